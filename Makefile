@@ -1,0 +1,56 @@
+# Two commands for a newcomer: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.13 2>/dev/null || echo $(HOME)/.pyenv/versions/3.13.0/bin/python)
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/billing
+HOST ?= 127.0.0.1:8000
+
+.PHONY: install run test lint test-sqlite test-postgres migrate demo bench clean
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# The lock file makes every install the same; --inexact keeps uv itself in the venv.
+$(VENV)/.synced: $(BIN)/uv pyproject.toml uv.lock
+	$(BIN)/uv sync --frozen --inexact --python $(BIN)/python
+	@touch $@
+
+install: $(VENV)/.synced
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py load_demo
+
+run: demo
+	$(BIN)/python manage.py runserver $(HOST)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+test-sqlite: install
+	env -u DATABASE_URL $(BIN)/pytest
+
+# With CI=true a missing PostgreSQL fails the run; elsewhere it is skipped, loudly.
+test-postgres: install
+	@if DATABASE_URL=$(POSTGRES_URL) $(BIN)/python scripts/wait_for_postgres.py; then \
+		DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "PostgreSQL is not reachable at $(POSTGRES_URL) and CI=true: failing." >&2; exit 1; \
+	else \
+		echo "!! PostgreSQL is not reachable at $(POSTGRES_URL): its run was SKIPPED." >&2; \
+	fi
+
+test: lint test-sqlite test-postgres
+
+bench: install
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/payment_record.py
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,45 @@
+from billing.models.balances import BalanceEntry, BalanceEntryKind, MoneyBalance
+from billing.models.credit_notes import CreditNote, CreditNoteReason
+from billing.models.customers import Customer, PaymentMethod
+from billing.models.events import InvoiceEvent, InvoiceEventKind
+from billing.models.idempotency import IdempotencyKey
+from billing.models.invoices import (
+    PAYABLE_STATUSES,
+    DocumentSequence,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+)
+from billing.models.payments import (
+    EXTERNAL_METHODS,
+    Payment,
+    PaymentMethodKind,
+    PaymentStatus,
+)
+from billing.models.refunds import Refund, RefundDestination, RefundReason, RefundStatus
+
+__all__ = [
+    "EXTERNAL_METHODS",
+    "PAYABLE_STATUSES",
+    "BalanceEntry",
+    "BalanceEntryKind",
+    "CreditNote",
+    "CreditNoteReason",
+    "Customer",
+    "DocumentSequence",
+    "IdempotencyKey",
+    "Invoice",
+    "InvoiceEvent",
+    "InvoiceEventKind",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "MoneyBalance",
+    "Payment",
+    "PaymentMethod",
+    "PaymentMethodKind",
+    "PaymentStatus",
+    "Refund",
+    "RefundDestination",
+    "RefundReason",
+    "RefundStatus",
+]

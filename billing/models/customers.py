@@ -1,0 +1,70 @@
+from django.db import models
+from django.db.models import Q
+
+from billing.models._base import actor_field, currency_field
+
+
+class Customer(models.Model):
+    """Someone we invoice. ``currency`` is the default for new invoices only;
+    invoices and credit balances may be in any currency."""
+
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    currency = currency_field(help_text="Default currency of new invoices.")
+    external_ref = models.CharField(
+        "external reference", max_length=100, blank=True, help_text="Id in another system."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = actor_field(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_ref"],
+                condition=~Q(external_ref=""),
+                name="customer_external_ref_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class PaymentMethod(models.Model):
+    """A customer's method saved at a gateway. Holds the gateway's token and what a
+    person needs to recognise the card; never a card number or CVC.
+
+    At most one default method per customer (a partial unique constraint).
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payment_methods")
+    gateway = models.CharField(max_length=30)
+    token = models.CharField(max_length=255)
+    brand = models.CharField(max_length=30)
+    last4 = models.CharField("last 4 digits", max_length=4)
+    exp_month = models.PositiveSmallIntegerField("expiry month")
+    exp_year = models.PositiveSmallIntegerField("expiry year")
+    is_default = models.BooleanField("default", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = actor_field()
+
+    class Meta:
+        ordering = ["-is_default", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(is_default=True),
+                name="payment_method_one_default",
+            ),
+            models.UniqueConstraint(
+                fields=["gateway", "token"], name="payment_method_token_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(exp_month__gte=1, exp_month__lte=12),
+                name="payment_method_exp_month_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.brand} •••• {self.last4}"

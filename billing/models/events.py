@@ -1,0 +1,50 @@
+from django.db import models
+
+from billing.models._base import actor_field, currency_field
+from billing.money import money_field
+
+
+class InvoiceEventKind(models.TextChoices):
+    CREATED = "created", "Draft created"
+    ISSUED = "issued", "Issued"
+    VOIDED = "voided", "Voided"
+    PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
+    PAYMENT_PENDING = "payment_pending", "Charge started"
+    PAYMENT_SUCCEEDED = "payment_succeeded", "Charge succeeded"
+    PAYMENT_FAILED = "payment_failed", "Charge failed"
+    PAYMENT_VOIDED = "payment_voided", "Payment voided"
+    OVERPAYMENT_TO_CREDIT = "overpayment_to_credit", "Overpayment sent to credit"
+    CREDIT_APPLIED = "credit_applied", "Credit applied"
+    REFUND_ISSUED = "refund_issued", "Refund issued"
+    REFUND_FAILED = "refund_failed", "Refund failed"
+    CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
+
+
+class InvoiceEvent(models.Model):
+    """The invoice's timeline: what happened, which amount, who, when, why.
+
+    Written by each service in the same transaction as the change it describes.
+    """
+
+    invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=30, choices=InvoiceEventKind.choices)
+    currency = currency_field(blank=True)
+    amount = money_field(null=True, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    payment = models.ForeignKey(
+        "billing.Payment", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    refund = models.ForeignKey(
+        "billing.Refund", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    credit_note = models.ForeignKey(
+        "billing.CreditNote", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = actor_field()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.invoice})"

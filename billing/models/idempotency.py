@@ -1,0 +1,29 @@
+from django.db import models
+
+from billing.models._base import actor_field
+
+
+class IdempotencyKey(models.Model):
+    """A client's key for one operation, so a retried request records once.
+
+    (operation, key) is unique. ``fingerprint`` hashes the request's arguments: the
+    same key with another request is refused. ``result_model``/``result_id`` name
+    the record the first request returned. The row is written in the operation's
+    own transaction, so a refused operation leaves no key behind.
+    """
+
+    operation = models.CharField(max_length=50)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    result_model = models.CharField(max_length=100)
+    result_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = actor_field()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["operation", "key"], name="idempotency_key_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.operation}:{self.key}"

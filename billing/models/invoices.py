@@ -1,0 +1,194 @@
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from billing.models._base import actor_field, currency_field, equal_amounts, same_currency
+from billing.money import money_field
+
+PERMISSIONS = [
+    ("view_billing", "Can view billing"),
+    ("manage_invoices", "Can create customers, saved methods and invoices, and issue them"),
+    ("void_invoice", "Can void invoices"),
+    ("record_payment", "Can record external payments and apply credit"),
+    ("charge_payment", "Can charge saved payment methods"),
+    ("void_payment", "Can void payments"),
+    ("refund_payment", "Can refund payments"),
+    ("issue_credit_note", "Can issue credit notes"),
+    ("adjust_balance", "Can adjust and pay out customer balances"),
+]
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open"
+    PARTIALLY_PAID = "partially_paid", "Partially paid"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+
+
+PAYABLE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
+
+
+class Invoice(models.Model):
+    """What a customer is asked to pay, in one currency.
+
+    Invariants, held by constraints where the database can:
+    - total = amount_credited + amount_paid + amount_due, each >= 0 (every row);
+    - every money column is in ``currency``;
+    - ``number`` is set exactly when the invoice is no longer a draft, and unique;
+    - the status follows from the amounts: ``paid`` iff nothing is due, ``open`` if
+      nothing is paid, ``partially_paid`` otherwise; ``draft`` and ``void`` carry no
+      payments or credit. A void invoice keeps amount_due = total for the identity,
+      but nothing on it is receivable (selectors leave void invoices out).
+
+    The amounts are running totals kept by billing.services under the invoice's
+    row lock; ``manage.py check_billing`` recomputes them from the records.
+    """
+
+    number = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    customer = models.ForeignKey(
+        "billing.Customer", on_delete=models.PROTECT, related_name="invoices"
+    )
+    currency = currency_field()
+    status = models.CharField(
+        max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
+    )
+    issue_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    total = money_field()
+    amount_credited = money_field()
+    amount_paid = money_field()
+    amount_due = money_field()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = actor_field()
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = PERMISSIONS
+        indexes = [
+            models.Index(fields=["status", "due_date"], name="invoice_status_due"),
+            models.Index(fields=["customer", "status"], name="invoice_customer_status"),
+        ]
+        constraints = [
+            same_currency("invoice", "total", "amount_credited", "amount_paid", "amount_due"),
+            models.CheckConstraint(
+                condition=Q(total__gte=0, amount_credited__gte=0, amount_paid__gte=0)
+                & Q(amount_due__gte=0),
+                name="invoice_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=equal_amounts(
+                    F("total"), F("amount_credited") + F("amount_paid") + F("amount_due")
+                ),
+                name="invoice_identity",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=InvoiceStatus.DRAFT, number__isnull=True)
+                | (~Q(status=InvoiceStatus.DRAFT) & Q(number__isnull=False)),
+                name="invoice_number_iff_issued",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=[InvoiceStatus.DRAFT, InvoiceStatus.VOID])
+                | Q(amount_paid=0, amount_credited=0),
+                name="invoice_draft_or_void_unpaid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=InvoiceStatus.PAID) | Q(amount_due=0),
+                name="invoice_paid_nothing_due",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=InvoiceStatus.OPEN) | Q(amount_due__gt=0, amount_paid=0),
+                name="invoice_open_unpaid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=InvoiceStatus.PARTIALLY_PAID)
+                | Q(amount_due__gt=0, amount_paid__gt=0),
+                name="invoice_partially_paid_amounts",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number or f"Draft #{self.pk}"
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("admin:billing_invoice_change", args=[self.pk])
+
+    @property
+    def is_draft(self):
+        return self.status == InvoiceStatus.DRAFT
+
+    @property
+    def is_payable(self):
+        return self.status in PAYABLE_STATUSES
+
+    @property
+    def is_overdue(self):
+        """Shown, never stored: the due date has passed and something is still due."""
+        return (
+            self.is_payable
+            and self.due_date is not None
+            and self.due_date < timezone.localdate()
+            and self.amount_due.amount > 0
+        )
+
+
+class InvoiceLine(models.Model):
+    """One line of an invoice. ``net`` = quantity × unit price and ``tax`` = net ×
+    rate, each rounded half-up to the currency's minor unit once, when computed;
+    ``total`` = net + tax. Lines change only while the invoice is a draft."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(default=0)
+    description = models.CharField(max_length=500)
+    quantity = models.DecimalField(max_digits=12, decimal_places=4)
+    currency = currency_field()
+    unit_price = money_field()
+    tax_rate = models.DecimalField("tax rate (%)", max_digits=7, decimal_places=4, default=0)
+    net = money_field()
+    tax = money_field()
+    total = money_field()
+
+    class Meta:
+        ordering = ["invoice", "position", "id"]
+        constraints = [
+            same_currency("invoice_line", "unit_price", "net", "tax", "total"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="invoice_line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0, net__gte=0, tax__gte=0),
+                name="invoice_line_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(tax_rate__gte=0, tax_rate__lte=100), name="invoice_line_tax_rate_range"
+            ),
+            models.CheckConstraint(
+                condition=equal_amounts(F("total"), F("net") + F("tax")),
+                name="invoice_line_total_is_net_plus_tax",
+            ),
+        ]
+
+    def __str__(self):
+        return self.description
+
+
+class DocumentSequence(models.Model):
+    """The last number given for a kind of document in a year.
+
+    Numbers are taken under this row's lock inside the issuing transaction, so a
+    rolled-back issue gives its number back: numbers are gap-free and unique.
+    """
+
+    kind = models.CharField(max_length=20)
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "year"], name="document_sequence_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.year}: {self.last_number}"

@@ -1,0 +1,132 @@
+import uuid
+
+from django.db import models
+from django.db.models import F, Q
+
+from billing.models._base import actor_field, at_most, currency_field, same_currency
+from billing.money import money_field
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    VOIDED = "voided", "Voided"
+
+
+class PaymentMethodKind(models.TextChoices):
+    CASH = "cash", "Cash"
+    CHEQUE = "cheque", "Cheque"
+    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    CARD = "card", "Card terminal"
+    OTHER = "other", "Other"
+    SAVED_METHOD = "saved_method", "Saved payment method"
+    CUSTOMER_CREDIT = "customer_credit", "Customer credit"
+
+
+# Money that arrived outside the system and was recorded by hand.
+EXTERNAL_METHODS = (
+    PaymentMethodKind.CASH,
+    PaymentMethodKind.CHEQUE,
+    PaymentMethodKind.BANK_TRANSFER,
+    PaymentMethodKind.CARD,
+    PaymentMethodKind.OTHER,
+)
+
+
+class Payment(models.Model):
+    """Money taken against one invoice, in the invoice's currency.
+
+    ``amount`` is what the customer paid and never changes. Two running totals
+    move, under the invoice's and the payment's row locks: ``amount_refunded``
+    (pending and succeeded refunds) and ``amount_to_credit`` (the part moved to the
+    customer's balance: an overpayment's excess or a credit note's ``to_credit``).
+    Their sum never exceeds ``amount``; what is left counts in the invoice's
+    ``amount_paid`` while the payment has succeeded.
+
+    ``paid_at`` is the day the customer paid; ``created_at``/``created_by`` say when
+    and by whom it was recorded. ``gateway_key`` is the idempotency key this payment
+    sends to a gateway, so a retried call can never charge twice.
+    """
+
+    invoice = models.ForeignKey(
+        "billing.Invoice", on_delete=models.PROTECT, related_name="payments"
+    )
+    currency = currency_field()
+    amount = money_field()
+    status = models.CharField(max_length=20, choices=PaymentStatus.choices)
+    method = models.CharField(max_length=20, choices=PaymentMethodKind.choices)
+    payment_method = models.ForeignKey(
+        "billing.PaymentMethod",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+        verbose_name="saved method",
+    )
+    cheque_number = models.CharField(max_length=50, blank=True)
+    card_brand = models.CharField(max_length=30, blank=True)
+    card_last4 = models.CharField("card last 4 digits", max_length=4, blank=True)
+    bank_reference = models.CharField(max_length=100, blank=True)
+    paid_at = models.DateField("payment date")
+    reference = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(blank=True)
+    gateway_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    gateway_charge_id = models.CharField(max_length=100, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    amount_refunded = money_field()
+    amount_to_credit = money_field("amount sent to credit")
+    void_reason = models.CharField(max_length=300, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = actor_field(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = actor_field()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="payment_status_created")]
+        constraints = [
+            same_currency("payment", "amount", "amount_refunded", "amount_to_credit"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0, amount_to_credit__gte=0),
+                name="payment_running_totals_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=at_most(F("amount_refunded") + F("amount_to_credit"), F("amount")),
+                name="payment_refunds_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(method=PaymentMethodKind.SAVED_METHOD, payment_method__isnull=False)
+                | (~Q(method=PaymentMethodKind.SAVED_METHOD) & Q(payment_method__isnull=True)),
+                name="payment_saved_method_iff_charged",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=PaymentStatus.SUCCEEDED)
+                | Q(amount_refunded=0, amount_to_credit=0),
+                name="payment_only_succeeded_refunded",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Payment #{self.pk}"
+
+    @property
+    def is_external(self):
+        return self.method in EXTERNAL_METHODS
+
+    @property
+    def is_gateway(self):
+        return self.method == PaymentMethodKind.SAVED_METHOD
+
+    @property
+    def refundable(self):
+        """What can still be refunded or sent to credit."""
+        if self.status != PaymentStatus.SUCCEEDED:
+            return self.amount - self.amount
+        return self.amount - self.amount_refunded - self.amount_to_credit
+
+    @property
+    def applied(self):
+        """What this payment contributes to its invoice's ``amount_paid``."""
+        return self.refundable

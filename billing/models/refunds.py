@@ -1,0 +1,69 @@
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from billing.models._base import actor_field, currency_field, same_currency
+from billing.money import money_field
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class RefundDestination(models.TextChoices):
+    ORIGINAL_METHOD = "original_method", "Back to the original payment method"
+    EXTERNAL = "external", "Paid back outside the system"
+    CUSTOMER_CREDIT = "customer_credit", "To customer credit"
+
+
+class RefundReason(models.TextChoices):
+    REQUESTED_BY_CUSTOMER = "requested_by_customer", "Requested by customer"
+    DUPLICATE = "duplicate", "Duplicate"
+    FRAUDULENT = "fraudulent", "Fraudulent"
+    BOUNCED = "bounced", "Bounced"
+    OTHER = "other", "Other"
+
+
+class Refund(models.Model):
+    """Money given back from one payment, in its currency.
+
+    A pending or succeeded refund counts in its payment's ``amount_refunded``;
+    a failed one does not (and its failure is on the invoice's timeline).
+    ``external_method`` and ``reference`` say how money paid back outside the
+    system went; a refund to customer credit has a ``refund`` ledger entry.
+    """
+
+    payment = models.ForeignKey("billing.Payment", on_delete=models.PROTECT, related_name="refunds")
+    currency = currency_field()
+    amount = money_field()
+    status = models.CharField(max_length=20, choices=RefundStatus.choices)
+    destination = models.CharField(max_length=20, choices=RefundDestination.choices)
+    external_method = models.CharField(max_length=20, blank=True)
+    reason = models.CharField(max_length=30, choices=RefundReason.choices)
+    notes = models.TextField(blank=True)
+    reference = models.CharField(max_length=200, blank=True)
+    credit_note = models.ForeignKey(
+        "billing.CreditNote",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+    )
+    gateway_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    gateway_refund_id = models.CharField(max_length=100, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = actor_field()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            same_currency("refund", "amount"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"Refund #{self.pk}"

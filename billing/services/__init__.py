@@ -1,0 +1,35 @@
+"""Every operation that writes billing records (DESIGN.md, "the service API").
+
+Each public function takes keyword arguments only, checks the actor's
+permission, runs in one durable transaction, locks rows in the order of
+billing.locks, writes its audit rows, returns the record it made, and raises
+BillingError (writing nothing) when it refuses.
+"""
+
+from billing.services.balances import balance_adjust, balance_pay_out, credit_apply
+from billing.services.credit_notes import credit_note_issue
+from billing.services.customers import customer_create, payment_method_add
+from billing.services.invoices import (
+    invoice_create,
+    invoice_issue,
+    invoice_update_lines,
+    invoice_void,
+)
+from billing.services.payments import payment_record, payment_void
+from billing.services.refunds import payment_refund
+
+__all__ = [
+    "balance_adjust",
+    "balance_pay_out",
+    "credit_apply",
+    "credit_note_issue",
+    "customer_create",
+    "invoice_create",
+    "invoice_issue",
+    "invoice_update_lines",
+    "invoice_void",
+    "payment_method_add",
+    "payment_record",
+    "payment_refund",
+    "payment_void",
+]

@@ -1,0 +1,255 @@
+"""Helpers the service modules share. None of these is durable or checks
+permissions: they run inside a public service's transaction, after its checks.
+"""
+
+import datetime
+import hashlib
+import json
+
+from django.apps import apps
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from moneyed import Money
+
+from billing import locks
+from billing.errors import BillingError, ErrorCode
+from billing.models import (
+    BalanceEntry,
+    IdempotencyKey,
+    InvoiceEvent,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+)
+from billing.money import format_money, zero
+
+# -- idempotency -------------------------------------------------------------
+
+
+def _canonical(value):
+    if isinstance(value, Money):
+        return f"{value.amount.normalize():f} {value.currency.code}"
+    if hasattr(value, "pk"):
+        return f"{value._meta.label}:{value.pk}"
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)
+
+
+def fingerprint(request):
+    data = json.dumps(_canonical(request), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+class Idempotency:
+    """One operation's use of a client's idempotency key.
+
+    ``claim()`` inserts (operation, key) in a savepoint. If another request took
+    the key first, PostgreSQL makes this insert wait for that transaction; once it
+    committed, the same request gets the first result back (``replay``) and a
+    different one is refused. A key whose first request committed no result yet
+    (still running) is refused too.
+    """
+
+    def __init__(self, operation, key, request, actor):
+        self.operation = operation
+        self.key = key
+        self.fingerprint = fingerprint(request) if key else None
+        self.actor = actor
+        self.row = None
+        self.replay = None
+
+    def claim(self):
+        if not self.key:
+            return None
+        key = str(self.key)
+        if len(key) > 255:
+            raise BillingError(ErrorCode.INVALID_VALUE, "The idempotency key is too long.")
+        try:
+            with transaction.atomic():
+                self.row = IdempotencyKey.objects.create(
+                    operation=self.operation,
+                    key=key,
+                    fingerprint=self.fingerprint,
+                    result_model="",
+                    created_by=self.actor,
+                )
+        except IntegrityError:
+            existing = IdempotencyKey.objects.get(operation=self.operation, key=key)
+            if existing.fingerprint != self.fingerprint:
+                raise BillingError(
+                    ErrorCode.IDEMPOTENCY_CONFLICT,
+                    "This idempotency key was already used for a different request.",
+                ) from None
+            if existing.result_id is None:
+                raise BillingError(
+                    ErrorCode.IDEMPOTENCY_CONFLICT,
+                    "A request with this idempotency key is still being processed.",
+                ) from None
+            model = apps.get_model(existing.result_model)
+            self.replay = model.objects.get(pk=existing.result_id)
+        return self.replay
+
+    def finish(self, result):
+        if self.row is not None:
+            self.row.result_model = result._meta.label
+            self.row.result_id = result.pk
+            self.row.save(update_fields=["result_model", "result_id"])
+        return result
+
+
+# -- validation --------------------------------------------------------------
+
+
+def require_text(value, field, label):
+    text = (value or "").strip() if isinstance(value, str) or value is None else None
+    if not text:
+        raise BillingError(ErrorCode.INVALID_VALUE, f"{label} is required.", field=field)
+    return text
+
+
+def require_choice(value, choices, field, label):
+    if value not in choices.values:
+        allowed = ", ".join(choices.values)
+        raise BillingError(
+            ErrorCode.INVALID_VALUE,
+            f"{value!r} is not a valid {label}; use one of: {allowed}.",
+            field=field,
+        )
+    return value
+
+
+def payment_date(value):
+    """The day the customer paid: a date, not in the future."""
+    if isinstance(value, datetime.datetime):
+        value = timezone.localdate(value) if timezone.is_aware(value) else value.date()
+    if isinstance(value, str):
+        try:
+            value = datetime.date.fromisoformat(value)
+        except ValueError:
+            raise BillingError(
+                ErrorCode.INVALID_DATE, f"{value!r} is not a date.", field="paid_at"
+            ) from None
+    if not isinstance(value, datetime.date):
+        raise BillingError(ErrorCode.INVALID_DATE, "The payment date is required.", field="paid_at")
+    if value > timezone.localdate():
+        raise BillingError(
+            ErrorCode.INVALID_DATE,
+            f"The payment date {value:%d %b %Y} is in the future.",
+            field="paid_at",
+        )
+    return value
+
+
+def ensure_payable(invoice):
+    if invoice.status not in (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID):
+        raise BillingError(
+            ErrorCode.INVOICE_NOT_PAYABLE,
+            f"Invoice {invoice} is {invoice.get_status_display().lower()} and cannot be paid.",
+        )
+
+
+# -- invoice totals ----------------------------------------------------------
+
+
+def pending_total(invoice):
+    """What in-flight charges on a locked invoice have reserved."""
+    total = zero(invoice.currency)
+    for payment in Payment.objects.filter(invoice=invoice, status=PaymentStatus.PENDING):
+        total += payment.amount
+    return total
+
+
+def payable_room(invoice):
+    """How much more can be paid now: the due less what pending charges reserve."""
+    return invoice.amount_due - pending_total(invoice)
+
+
+def move_invoice_amounts(invoice, *, paid=None, credited=None, due=None):
+    """Apply signed changes to a locked invoice's running totals and its status.
+
+    The changes must keep total = credited + paid + due (they sum to zero); the
+    database constraints refuse anything else.
+    """
+    for field, delta in (("amount_paid", paid), ("amount_credited", credited), ("amount_due", due)):
+        if delta is not None:
+            setattr(invoice, field, getattr(invoice, field) + delta)
+    if invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
+        if invoice.amount_due.amount == 0:
+            invoice.status = InvoiceStatus.PAID
+        elif invoice.amount_paid.amount > 0:
+            invoice.status = InvoiceStatus.PARTIALLY_PAID
+        else:
+            invoice.status = InvoiceStatus.OPEN
+    # django-money saves a currency column only when it is named too.
+    invoice.save(
+        update_fields=[
+            "status",
+            "amount_paid",
+            "amount_paid_currency",
+            "amount_credited",
+            "amount_credited_currency",
+            "amount_due",
+            "amount_due_currency",
+        ]
+    )
+
+
+def save_payment_totals(payment):
+    payment.save(
+        update_fields=[
+            "status",
+            "amount_refunded",
+            "amount_refunded_currency",
+            "amount_to_credit",
+            "amount_to_credit_currency",
+        ]
+    )
+
+
+def event(invoice, kind, actor, *, amount=None, message="", **links):
+    return InvoiceEvent.objects.create(
+        invoice=invoice,
+        kind=kind,
+        currency=invoice.currency,
+        amount=amount,
+        message=message[:500],
+        created_by=actor,
+        **links,
+    )
+
+
+# -- customer balance ----------------------------------------------------------
+
+
+def balance_move(customer, amount, kind, actor, *, balance=None, **links):
+    """Add a signed ``amount`` to the customer's balance with a ledger entry.
+
+    Locks the balance (last in the lock order) unless the caller already did.
+    A move that would take the balance below zero is ``insufficient_balance``.
+    """
+    currency = amount.currency.code
+    if balance is None:
+        balance = locks.lock_balance(customer, currency)
+    after = balance.amount + amount
+    if after.amount < 0:
+        raise BillingError(
+            ErrorCode.INSUFFICIENT_BALANCE,
+            f"{customer} has only {format_money(balance.amount)} of credit.",
+            field="amount",
+        )
+    balance.amount = after
+    balance.save(update_fields=["amount", "amount_currency", "updated_at"])
+    return BalanceEntry.objects.create(
+        balance=balance,
+        currency=currency,
+        kind=kind,
+        amount=amount,
+        balance_after=after,
+        created_by=actor,
+        **links,
+    )

@@ -1,0 +1,140 @@
+"""Customer credit: apply it to invoices, adjust it, pay it out.
+
+A balance changes only through ``balance_move`` (services._common), which writes
+its signed ledger entry and refuses to go below zero; the database refuses a
+negative balance too.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing import locks, permissions
+from billing.errors import BillingError, ErrorCode
+from billing.models import (
+    BalanceEntryKind,
+    InvoiceEventKind,
+    Payment,
+    PaymentMethodKind,
+    PaymentStatus,
+)
+from billing.money import currency_code, format_money, parse_money, zero
+from billing.services._common import (
+    balance_move,
+    ensure_payable,
+    event,
+    move_invoice_amounts,
+    payable_room,
+    require_text,
+)
+
+
+def apply_credit(invoice, balance, amount, actor):
+    """Pay ``amount`` of a locked invoice from a locked balance: a ``customer_credit``
+    payment funded by an ``applied_to_invoice`` entry."""
+    payment = Payment.objects.create(
+        invoice=invoice,
+        currency=invoice.currency,
+        amount=amount,
+        status=PaymentStatus.SUCCEEDED,
+        method=PaymentMethodKind.CUSTOMER_CREDIT,
+        paid_at=timezone.localdate(),
+        amount_refunded=zero(invoice.currency),
+        amount_to_credit=zero(invoice.currency),
+        created_by=actor,
+    )
+    balance_move(
+        invoice.customer,
+        -amount,
+        BalanceEntryKind.APPLIED_TO_INVOICE,
+        actor,
+        balance=balance,
+        invoice=invoice,
+        payment=payment,
+    )
+    move_invoice_amounts(invoice, paid=amount, due=-amount)
+    event(invoice, InvoiceEventKind.CREDIT_APPLIED, actor, amount=amount, payment=payment)
+    return payment
+
+
+@transaction.atomic(durable=True)
+def credit_apply(*, invoice, actor, amount=None):
+    """Pay an invoice from the customer's credit in its currency.
+
+    ``amount`` defaults to the most it can: the smaller of the credit and what is
+    payable. Raises ``invoice_not_payable``, ``insufficient_balance`` (no credit,
+    or less than ``amount``), ``overpayment`` (more than is due).
+    Locks: invoice, customer balance.
+    """
+    permissions.require(actor, permissions.RECORD)
+    if amount is not None:
+        amount = parse_money(amount, invoice.currency)
+    invoice = locks.lock_invoice(invoice)
+    ensure_payable(invoice)
+    room = payable_room(invoice)
+    balance = locks.lock_balance(invoice.customer_id, invoice.currency, create=False)
+    available = balance.amount if balance is not None else zero(invoice.currency)
+    if amount is None:
+        if available.amount <= 0:
+            raise BillingError(
+                ErrorCode.INSUFFICIENT_BALANCE,
+                f"{invoice.customer} has no {invoice.currency} credit to apply.",
+            )
+        amount = min(available, room)
+    if amount > available:
+        raise BillingError(
+            ErrorCode.INSUFFICIENT_BALANCE,
+            f"{invoice.customer} has only {format_money(available)} of credit.",
+            field="amount",
+        )
+    if amount > room or amount.amount <= 0:
+        raise BillingError(
+            ErrorCode.OVERPAYMENT,
+            f"Only {format_money(room)} can be paid on invoice {invoice}.",
+            field="amount",
+        )
+    return apply_credit(invoice, balance, amount, actor)
+
+
+@transaction.atomic(durable=True)
+def balance_adjust(*, customer, amount, actor, reason):
+    """Correct a customer's credit by a signed amount, with a reason.
+
+    Raises ``invalid_amount`` for zero, ``insufficient_balance`` if it would
+    go below zero, ``invalid_value`` without a reason. Locks: the balance.
+    """
+    permissions.require(actor, permissions.ADJUST_BALANCE)
+    reason = require_text(reason, "reason", "A reason")
+    if not hasattr(amount, "currency"):
+        raise BillingError(
+            ErrorCode.INVALID_AMOUNT,
+            "The adjustment needs an amount with its currency.",
+            field="amount",
+        )
+    amount = parse_money(amount, currency_code(amount.currency), allow_negative=True)
+    return balance_move(customer, amount, BalanceEntryKind.ADJUSTMENT, actor, reason=reason)
+
+
+@transaction.atomic(durable=True)
+def balance_pay_out(*, customer, amount, actor, reference, notes=""):
+    """Record credit returned to the customer outside the system (a transfer, a
+    cheque): a ``payout`` entry. ``reference`` says how it was paid out.
+
+    Raises ``insufficient_balance`` if the credit is smaller than ``amount``.
+    """
+    permissions.require(actor, permissions.ADJUST_BALANCE)
+    reference = require_text(reference, "reference", "A payout reference")
+    if not hasattr(amount, "currency"):
+        raise BillingError(
+            ErrorCode.INVALID_AMOUNT,
+            "The payout needs an amount with its currency.",
+            field="amount",
+        )
+    amount = parse_money(amount, currency_code(amount.currency))
+    return balance_move(
+        customer,
+        -amount,
+        BalanceEntryKind.PAYOUT,
+        actor,
+        reference=reference,
+        reason=(notes or "").strip(),
+    )

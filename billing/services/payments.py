@@ -1,0 +1,225 @@
+"""Payments recorded by hand (money that arrived outside the system) and voids."""
+
+import re
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing import locks, permissions
+from billing.errors import BillingError, ErrorCode
+from billing.models import (
+    EXTERNAL_METHODS,
+    BalanceEntryKind,
+    CreditNoteReason,
+    InvoiceEventKind,
+    Payment,
+    PaymentMethodKind,
+    PaymentStatus,
+)
+from billing.money import format_money, parse_money, zero
+from billing.services._common import (
+    Idempotency,
+    balance_move,
+    ensure_payable,
+    event,
+    move_invoice_amounts,
+    payable_room,
+    payment_date,
+    pending_total,
+    require_choice,
+    require_text,
+)
+from billing.services.credit_notes import create_credit_note
+
+DETAIL_FIELDS = ("cheque_number", "card_brand", "card_last4", "bank_reference")
+
+
+def clean_details(method, details):
+    """Method details: a cheque's number, a card terminal's brand and last 4 digits,
+    a bank transfer's reference. Missing required ones are ``invalid_value``."""
+    details = {k: str(v).strip() for k, v in (details or {}).items() if v not in (None, "")}
+    unknown = set(details) - set(DETAIL_FIELDS)
+    if unknown:
+        raise BillingError(
+            ErrorCode.INVALID_VALUE,
+            f"Unknown payment details: {', '.join(sorted(unknown))}.",
+            field="details",
+        )
+    if method == PaymentMethodKind.CHEQUE:
+        require_text(details.get("cheque_number"), "cheque_number", "The cheque number")
+    if method == PaymentMethodKind.CARD:
+        require_text(details.get("card_brand"), "card_brand", "The card brand")
+        if not re.fullmatch(r"\d{4}", details.get("card_last4", "")):
+            raise BillingError(
+                ErrorCode.INVALID_VALUE,
+                "The card's last 4 digits must be four digits.",
+                field="card_last4",
+            )
+    return details
+
+
+@transaction.atomic(durable=True)
+def payment_record(
+    *,
+    invoice,
+    amount,
+    method,
+    paid_at,
+    actor,
+    reference="",
+    notes="",
+    details=None,
+    excess_to_credit=False,
+    write_off_remainder=False,
+    idempotency_key=None,
+):
+    """Record money that arrived outside the system against an open invoice.
+
+    ``amount`` may exceed what is due only with ``excess_to_credit``: the excess
+    goes to the customer's balance as an ``overpayment`` entry and is recorded on
+    the payment as sent to credit. With ``write_off_remainder`` a short payment
+    settles the invoice by a ``write_off`` credit note for the rest.
+    Raises ``invalid_value``, ``invalid_amount``, ``currency_mismatch``,
+    ``invalid_date``, ``invoice_not_payable``, ``overpayment``,
+    ``idempotency_conflict``. Locks: invoice, number counter or balance.
+    """
+    permissions.require(actor, permissions.RECORD)
+    require_choice(method, PaymentMethodKind, "method", "payment method")
+    if method not in EXTERNAL_METHODS:
+        raise BillingError(
+            ErrorCode.INVALID_VALUE,
+            "Record only money that arrived outside the system; charge saved methods "
+            "and apply customer credit with their own operations.",
+            field="method",
+        )
+    details = clean_details(method, details)
+    paid_at = payment_date(paid_at)
+    amount = parse_money(amount, invoice.currency)
+    if excess_to_credit and write_off_remainder:
+        raise BillingError(
+            ErrorCode.INVALID_VALUE, "A payment cannot both overpay and write off a remainder."
+        )
+    key = Idempotency(
+        "payment_record",
+        idempotency_key,
+        dict(
+            invoice=invoice.pk,
+            amount=amount,
+            method=method,
+            paid_at=paid_at.isoformat(),
+            reference=reference,
+            notes=notes,
+            details=details,
+            excess_to_credit=bool(excess_to_credit),
+            write_off=bool(write_off_remainder),
+        ),
+        actor,
+    )
+    if key.claim():
+        return key.replay
+
+    invoice = locks.lock_invoice(invoice)
+    ensure_payable(invoice)
+    room = payable_room(invoice)
+    excess = zero(invoice.currency)
+    if amount > room:
+        if not excess_to_credit:
+            raise BillingError(
+                ErrorCode.OVERPAYMENT,
+                f"The amount is more than the {format_money(room)} due on invoice {invoice}.",
+                field="amount",
+            )
+        excess = amount - room
+    remainder = room - amount if write_off_remainder and amount < room else None
+    if remainder is not None and pending_total(invoice).amount > 0:
+        raise BillingError(
+            ErrorCode.INVALID_STATE,
+            "A charge is in flight on this invoice; nothing can be written off.",
+        )
+
+    payment = Payment.objects.create(
+        invoice=invoice,
+        currency=invoice.currency,
+        amount=amount,
+        status=PaymentStatus.SUCCEEDED,
+        method=method,
+        paid_at=paid_at,
+        reference=(reference or "").strip(),
+        notes=(notes or "").strip(),
+        amount_refunded=zero(invoice.currency),
+        amount_to_credit=excess,
+        created_by=actor,
+        **details,
+    )
+    applied = amount - excess
+    move_invoice_amounts(invoice, paid=applied, due=-applied)
+    event(
+        invoice,
+        InvoiceEventKind.PAYMENT_RECORDED,
+        actor,
+        amount=amount,
+        payment=payment,
+        message=payment.get_method_display(),
+    )
+    if excess.amount > 0:
+        balance_move(
+            invoice.customer,
+            excess,
+            BalanceEntryKind.OVERPAYMENT,
+            actor,
+            invoice=invoice,
+            payment=payment,
+        )
+        event(
+            invoice, InvoiceEventKind.OVERPAYMENT_TO_CREDIT, actor, amount=excess, payment=payment
+        )
+    if remainder is not None:
+        create_credit_note(
+            invoice,
+            actor,
+            reason=CreditNoteReason.WRITE_OFF,
+            reduce_due=remainder,
+            memo=f"Remainder written off when payment #{payment.pk} was recorded.",
+        )
+    return key.finish(payment)
+
+
+@transaction.atomic(durable=True)
+def payment_void(*, payment, actor, reason):
+    """Void an external payment recorded by mistake; the invoice's due grows back.
+
+    Only a succeeded cash/cheque/transfer/card-terminal/other payment with no
+    refunds and nothing sent to credit; anything else is ``invalid_state``
+    (a gateway charge is refunded instead). Locks: invoice, payment.
+    """
+    permissions.require(actor, permissions.VOID_PAYMENT)
+    reason = require_text(reason, "reason", "A reason")
+    invoice = locks.lock_invoice(payment.invoice_id)
+    payment = locks.lock_payment(payment)
+    if payment.status != PaymentStatus.SUCCEEDED or payment.method not in EXTERNAL_METHODS:
+        raise BillingError(
+            ErrorCode.INVALID_STATE,
+            f"This {payment.get_method_display().lower()} payment is "
+            f"{payment.get_status_display().lower()}; only a succeeded payment recorded by "
+            "hand can be voided. Refund it instead.",
+        )
+    if payment.amount_refunded.amount or payment.amount_to_credit.amount:
+        raise BillingError(
+            ErrorCode.INVALID_STATE,
+            "This payment has refunds or money sent to credit, so it cannot be voided.",
+        )
+    payment.status = PaymentStatus.VOIDED
+    payment.void_reason = reason
+    payment.voided_at = timezone.now()
+    payment.voided_by = actor
+    payment.save(update_fields=["status", "void_reason", "voided_at", "voided_by"])
+    move_invoice_amounts(invoice, paid=-payment.amount, due=payment.amount)
+    event(
+        invoice,
+        InvoiceEventKind.PAYMENT_VOIDED,
+        actor,
+        amount=payment.amount,
+        payment=payment,
+        message=reason,
+    )
+    return payment

@@ -1,0 +1,31 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
+
+from billing import permissions
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (row locks)"))
+
+
+@pytest.fixture
+def manager(db):
+    user = get_user_model().objects.create_user("manager", password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=permissions.MANAGER))
+    return user
+
+
+@pytest.fixture
+def clerk(db):
+    user = get_user_model().objects.create_user("clerk", password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=permissions.CLERK))
+    return user
+
+
+@pytest.fixture
+def nobody(db):
+    return get_user_model().objects.create_user("nobody", password="pw", is_staff=True)
