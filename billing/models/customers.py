@@ -57,9 +57,6 @@ class PaymentMethod(models.Model):
                 condition=Q(is_default=True),
                 name="payment_method_one_default",
             ),
-            models.UniqueConstraint(
-                fields=["gateway", "token"], name="payment_method_token_unique"
-            ),
             models.CheckConstraint(
                 condition=Q(exp_month__gte=1, exp_month__lte=12),
                 name="payment_method_exp_month_valid",

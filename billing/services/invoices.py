@@ -18,6 +18,7 @@ from billing.models import (
 )
 from billing.money import MAX_AMOUNT, currency_code, format_money, parse_money, quantize, zero
 from billing.services._common import event, require_text
+from billing.services.balances import apply_credit as pay_from_credit
 
 INVOICE_PREFIX = "INV"
 
@@ -189,7 +190,7 @@ def invoice_issue(*, invoice, actor, apply_credit=True):
     if apply_credit and invoice.amount_due.amount > 0:
         balance = locks.lock_balance(invoice.customer_id, invoice.currency, create=False)
         if balance is not None and balance.amount.amount > 0:
-            apply_credit(invoice, balance, min(balance.amount, invoice.amount_due), actor)
+            pay_from_credit(invoice, balance, min(balance.amount, invoice.amount_due), actor)
     return invoice
 
 
