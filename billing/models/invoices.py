@@ -59,6 +59,9 @@ class Invoice(models.Model):
     amount_credited = money_field()
     amount_paid = money_field()
     amount_due = money_field()
+    # What pending gateway charges reserve of amount_due (never more than it);
+    # kept under the invoice lock so "can more be paid?" needs no extra query.
+    amount_pending = money_field()
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = actor_field()
 
@@ -70,7 +73,9 @@ class Invoice(models.Model):
             models.Index(fields=["customer", "status"], name="invoice_customer_status"),
         ]
         constraints = [
-            same_currency("invoice", "total", "amount_credited", "amount_paid", "amount_due"),
+            same_currency(
+                "invoice", "total", "amount_credited", "amount_paid", "amount_due", "amount_pending"
+            ),
             models.CheckConstraint(
                 condition=Q(total__gte=0, amount_credited__gte=0, amount_paid__gte=0)
                 & Q(amount_due__gte=0),
@@ -81,6 +86,10 @@ class Invoice(models.Model):
                     F("total"), F("amount_credited") + F("amount_paid") + F("amount_due")
                 ),
                 name="invoice_identity",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_pending__gte=0) & Q(amount_pending__lte=F("amount_due")),
+                name="invoice_pending_within_due",
             ),
             models.CheckConstraint(
                 condition=Q(status=InvoiceStatus.DRAFT, number__isnull=True)

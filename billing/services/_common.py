@@ -18,10 +18,8 @@ from billing.models import (
     IdempotencyKey,
     InvoiceEvent,
     InvoiceStatus,
-    Payment,
-    PaymentStatus,
 )
-from billing.money import format_money, zero
+from billing.money import format_money
 
 # -- idempotency -------------------------------------------------------------
 
@@ -156,17 +154,9 @@ def ensure_payable(invoice):
 # -- invoice totals ----------------------------------------------------------
 
 
-def pending_total(invoice):
-    """What in-flight charges on a locked invoice have reserved."""
-    total = zero(invoice.currency)
-    for payment in Payment.objects.filter(invoice=invoice, status=PaymentStatus.PENDING):
-        total += payment.amount
-    return total
-
-
 def payable_room(invoice):
     """How much more can be paid now: the due less what pending charges reserve."""
-    return invoice.amount_due - pending_total(invoice)
+    return invoice.amount_due - invoice.amount_pending
 
 
 def move_invoice_amounts(invoice, *, paid=None, credited=None, due=None):

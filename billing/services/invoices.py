@@ -14,7 +14,6 @@ from billing.models import (
     InvoiceEventKind,
     InvoiceLine,
     InvoiceStatus,
-    PaymentStatus,
 )
 from billing.money import MAX_AMOUNT, currency_code, format_money, parse_money, quantize, zero
 from billing.services._common import event, require_text
@@ -125,6 +124,7 @@ def invoice_create(*, customer, currency, lines, actor, due_date=None):
         amount_credited=zero(currency),
         amount_paid=zero(currency),
         amount_due=total,
+        amount_pending=zero(currency),
         created_by=actor,
     )
     for line in built:
@@ -206,7 +206,7 @@ def invoice_void(*, invoice, actor, reason):
     if (
         invoice.status != InvoiceStatus.OPEN
         or invoice.amount_credited.amount != 0
-        or invoice.payments.filter(status=PaymentStatus.PENDING).exists()
+        or invoice.amount_pending.amount > 0
     ):
         raise BillingError(
             ErrorCode.INVALID_STATE,

@@ -25,7 +25,6 @@ from billing.services._common import (
     move_invoice_amounts,
     payable_room,
     payment_date,
-    pending_total,
     require_choice,
     require_text,
 )
@@ -131,7 +130,7 @@ def payment_record(
             )
         excess = amount - room
     remainder = room - amount if write_off_remainder and amount < room else None
-    if remainder is not None and pending_total(invoice).amount > 0:
+    if remainder is not None and invoice.amount_pending.amount > 0:
         raise BillingError(
             ErrorCode.INVALID_STATE,
             "A charge is in flight on this invoice; nothing can be written off.",
