@@ -16,8 +16,13 @@ def issued_invoice(customer, actor, amount="100.00", currency=None, apply_credit
     draft = services.invoice_create(
         customer=customer,
         currency=currency,
-        lines=[{"description": "Service", "quantity": Decimal(1),
-                "unit_price": Money(amount, currency)}],
+        lines=[
+            {
+                "description": "Service",
+                "quantity": Decimal(1),
+                "unit_price": Money(amount, currency),
+            }
+        ],
         actor=actor,
     )
     return services.invoice_issue(invoice=draft, actor=actor, apply_credit=apply_credit)

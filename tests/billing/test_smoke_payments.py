@@ -28,8 +28,11 @@ def test_payment_record_refuses_overpayment_and_writes_nothing(manager):
     before = record_counts()
     with pytest.raises(BillingError) as error:
         services.payment_record(
-            invoice=invoice, amount=Money("100.01", "USD"), method="cash",
-            paid_at=datetime.date.today(), actor=manager,
+            invoice=invoice,
+            amount=Money("100.01", "USD"),
+            method="cash",
+            paid_at=datetime.date.today(),
+            actor=manager,
         )
     assert error.value.code == "overpayment"
     assert record_counts() == before
