@@ -1,0 +1,606 @@
+"""The Django admin: look at every billing record; change money only through services.
+
+Money records (payments, refunds, credit notes, ledger entries, events, balances,
+idempotency keys, number sequences and invoices) are view-only: nothing can be
+added, changed or deleted here. The invoice and payment actions call
+billing.services with ``actor=request.user``, so the services' permission checks
+and rules apply; a refusal (BillingError) is shown as an error message.
+Customers and saved methods may be added and changed, never deleted.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+
+from billing import permissions, services
+from billing.errors import BillingError
+from billing.models import (
+    BalanceEntry,
+    CreditNote,
+    Customer,
+    DocumentSequence,
+    IdempotencyKey,
+    Invoice,
+    InvoiceEvent,
+    InvoiceLine,
+    MoneyBalance,
+    Payment,
+    PaymentMethod,
+    Refund,
+)
+from billing.money import currency_code, format_money
+from billing.services.customers import CARD_NUMBER
+
+ADMIN_VOID_REASON = "Voided from the admin"
+
+
+def money_column(field_name, label=None):
+    """A list/detail column showing a money field through format_money."""
+
+    def column(obj):
+        return format_money(getattr(obj, field_name))
+
+    column.short_description = label or field_name.replace("_", " ")
+    column.admin_order_field = field_name
+    column.__name__ = f"{field_name}_display"
+    return column
+
+
+class BillingAdminMixin:
+    """Staff with the billing "view" permission may look at every billing page."""
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.has(request.user, permissions.VIEW) or super().has_view_permission(
+            request, obj
+        )
+
+    def has_module_permission(self, request):
+        return permissions.has(request.user, permissions.VIEW) or super().has_module_permission(
+            request
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request, action_location=admin.ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+class ReadOnlyAdmin(BillingAdminMixin, admin.ModelAdmin):
+    """A money record: view only. Changes happen through billing.services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.has(request.user, permissions.VIEW) or super().has_view_permission(
+            request, obj
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def run_service(modeladmin, request, queryset, call, done):
+    """Call ``call(obj)`` for each selected record; report each refusal as an error."""
+    succeeded = 0
+    for obj in queryset:
+        try:
+            call(obj)
+        except BillingError as error:
+            modeladmin.message_user(request, f"{obj}: {error.message}", messages.ERROR)
+        else:
+            succeeded += 1
+    if succeeded:
+        modeladmin.message_user(request, done(succeeded), messages.SUCCESS)
+
+
+# Customers and saved methods ---------------------------------------------------
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = ["name", "email", "currency", "external_ref"]
+
+    def clean_currency(self):
+        try:
+            return currency_code(self.cleaned_data["currency"])
+        except BillingError as error:
+            raise forms.ValidationError(error.message) from None
+
+
+class PaymentMethodInline(ReadOnlyInline):
+    model = PaymentMethod
+    fields = ["brand", "last4", "exp_month", "exp_year", "gateway", "is_default"]
+    readonly_fields = fields
+
+
+class MoneyBalanceInline(ReadOnlyInline):
+    model = MoneyBalance
+    fields = ["currency", "amount_display", "updated_at"]
+    readonly_fields = fields
+
+    @admin.display(description="amount")
+    def amount_display(self, obj):
+        return format_money(obj.amount)
+
+
+class EditableBillingAdmin(BillingAdminMixin, admin.ModelAdmin):
+    """Customers and saved methods: added and changed here, never deleted."""
+
+    def has_add_permission(self, request):
+        return permissions.has(
+            request.user, permissions.MANAGE_INVOICES
+        ) or super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return permissions.has(
+            request.user, permissions.MANAGE_INVOICES
+        ) or super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not change and not obj.created_by_id:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Customer)
+class CustomerAdmin(EditableBillingAdmin):
+    form = CustomerForm
+    list_display = ["name", "email", "currency", "external_ref", "created_at"]
+    list_filter = ["currency"]
+    search_fields = ["name", "email", "external_ref"]
+    readonly_fields = ["created_at", "created_by"]
+    inlines = [PaymentMethodInline, MoneyBalanceInline]
+
+
+class PaymentMethodForm(forms.ModelForm):
+    class Meta:
+        model = PaymentMethod
+        fields = [
+            "customer",
+            "gateway",
+            "token",
+            "brand",
+            "last4",
+            "exp_month",
+            "exp_year",
+            "is_default",
+        ]
+
+    def clean_token(self):
+        token = self.cleaned_data["token"].strip()
+        if CARD_NUMBER.match(token):
+            raise forms.ValidationError("Enter the gateway's token, never a card number.")
+        return token
+
+    def clean_last4(self):
+        last4 = self.cleaned_data["last4"].strip()
+        if not (len(last4) == 4 and last4.isdigit()):
+            raise forms.ValidationError("Enter the last 4 digits of the card.")
+        return last4
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(EditableBillingAdmin):
+    form = PaymentMethodForm
+    list_display = ["__str__", "customer", "gateway", "exp_month", "exp_year", "is_default"]
+    list_filter = ["gateway", "is_default", "brand"]
+    search_fields = ["customer__name", "customer__email", "last4"]
+    list_select_related = ["customer"]
+    autocomplete_fields = ["customer"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ["created_at", "created_by"]
+        # The token and gateway identify the method at the gateway: fixed once saved.
+        return ["customer", "gateway", "token", "created_at", "created_by"]
+
+
+# Invoices ----------------------------------------------------------------------
+
+
+class InvoiceLineInline(ReadOnlyInline):
+    model = InvoiceLine
+    fields = [
+        "position",
+        "description",
+        "quantity",
+        "unit_price_display",
+        "tax_rate",
+        "net_display",
+        "tax_display",
+        "total_display",
+    ]
+    readonly_fields = fields
+
+    unit_price_display = staticmethod(money_column("unit_price", "unit price"))
+    net_display = staticmethod(money_column("net"))
+    tax_display = staticmethod(money_column("tax"))
+    total_display = staticmethod(money_column("total"))
+
+
+class InvoiceEventInline(ReadOnlyInline):
+    model = InvoiceEvent
+    fields = ["created_at", "kind", "amount_display", "message", "created_by"]
+    readonly_fields = fields
+    amount_display = staticmethod(money_column("amount"))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("created_by")
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = [
+        "__str__",
+        "customer",
+        "status",
+        "issue_date",
+        "due_date",
+        "total_display",
+        "amount_paid_display",
+        "amount_due_display",
+    ]
+    list_filter = ["status", "currency", "issue_date", "due_date"]
+    search_fields = ["number", "customer__name", "customer__email"]
+    list_select_related = ["customer"]
+    date_hierarchy = "issue_date"
+    fields = [
+        "number",
+        "customer",
+        "status",
+        "currency",
+        "issue_date",
+        "due_date",
+        "total_display",
+        "amount_credited_display",
+        "amount_paid_display",
+        "amount_pending_display",
+        "amount_due_display",
+        "created_at",
+        "created_by",
+    ]
+    readonly_fields = fields
+    inlines = [InvoiceLineInline, InvoiceEventInline]
+    actions = ["issue_drafts", "void_invoices", "apply_customer_credit"]
+
+    total_display = staticmethod(money_column("total"))
+    amount_credited_display = staticmethod(money_column("amount_credited", "credited"))
+    amount_paid_display = staticmethod(money_column("amount_paid", "paid"))
+    amount_pending_display = staticmethod(money_column("amount_pending", "pending"))
+    amount_due_display = staticmethod(money_column("amount_due", "due"))
+
+    @admin.action(description="Issue selected drafts")
+    def issue_drafts(self, request, queryset):
+        run_service(
+            self,
+            request,
+            queryset.select_related("customer"),
+            lambda invoice: services.invoice_issue(invoice=invoice, actor=request.user),
+            lambda n: f"Issued {n} invoice(s).",
+        )
+
+    @admin.action(description="Void selected invoices")
+    def void_invoices(self, request, queryset):
+        run_service(
+            self,
+            request,
+            queryset.select_related("customer"),
+            lambda invoice: services.invoice_void(
+                invoice=invoice, actor=request.user, reason=ADMIN_VOID_REASON
+            ),
+            lambda n: f"Voided {n} invoice(s).",
+        )
+
+    @admin.action(description="Apply customer credit")
+    def apply_customer_credit(self, request, queryset):
+        run_service(
+            self,
+            request,
+            queryset.select_related("customer"),
+            lambda invoice: services.credit_apply(invoice=invoice, actor=request.user),
+            lambda n: f"Applied customer credit to {n} invoice(s).",
+        )
+
+
+# Payments, refunds, credit notes ---------------------------------------------------
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = [
+        "__str__",
+        "invoice",
+        "customer",
+        "status",
+        "method",
+        "amount_display",
+        "amount_refunded_display",
+        "paid_at",
+        "created_by",
+    ]
+    list_filter = ["status", "method", "currency", "paid_at"]
+    search_fields = ["invoice__number", "invoice__customer__name", "invoice__customer__email"]
+    list_select_related = ["invoice__customer", "created_by"]
+    date_hierarchy = "paid_at"
+    actions = ["void_payments"]
+
+    amount_display = staticmethod(money_column("amount"))
+    amount_refunded_display = staticmethod(money_column("amount_refunded", "refunded"))
+    amount_to_credit_display = staticmethod(money_column("amount_to_credit", "sent to credit"))
+    fields = [
+        "invoice",
+        "status",
+        "method",
+        "payment_method",
+        "currency",
+        "amount_display",
+        "amount_refunded_display",
+        "amount_to_credit_display",
+        "paid_at",
+        "cheque_number",
+        "card_brand",
+        "card_last4",
+        "bank_reference",
+        "reference",
+        "notes",
+        "gateway_key",
+        "gateway_charge_id",
+        "failure_reason",
+        "void_reason",
+        "voided_at",
+        "voided_by",
+        "created_at",
+        "created_by",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="customer", ordering="invoice__customer__name")
+    def customer(self, obj):
+        return obj.invoice.customer
+
+    @admin.action(description="Void selected payments")
+    def void_payments(self, request, queryset):
+        run_service(
+            self,
+            request,
+            queryset.select_related("invoice"),
+            lambda payment: services.payment_void(
+                payment=payment, actor=request.user, reason=ADMIN_VOID_REASON
+            ),
+            lambda n: f"Voided {n} payment(s).",
+        )
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = [
+        "__str__",
+        "payment",
+        "invoice",
+        "status",
+        "destination",
+        "reason",
+        "amount_display",
+        "created_at",
+        "created_by",
+    ]
+    list_filter = ["status", "destination", "reason", "currency"]
+    search_fields = [
+        "payment__invoice__number",
+        "payment__invoice__customer__name",
+        "payment__invoice__customer__email",
+    ]
+    list_select_related = ["payment__invoice", "created_by"]
+    amount_display = staticmethod(money_column("amount"))
+    fields = [
+        "payment",
+        "status",
+        "destination",
+        "external_method",
+        "reason",
+        "currency",
+        "amount_display",
+        "credit_note",
+        "reference",
+        "notes",
+        "gateway_key",
+        "gateway_refund_id",
+        "failure_reason",
+        "created_at",
+        "created_by",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="invoice", ordering="payment__invoice__number")
+    def invoice(self, obj):
+        return obj.payment.invoice
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnlyAdmin):
+    list_display = [
+        "number",
+        "invoice",
+        "customer",
+        "reason",
+        "total_display",
+        "issue_date",
+        "created_by",
+    ]
+    list_filter = ["reason", "currency", "issue_date"]
+    search_fields = [
+        "number",
+        "invoice__number",
+        "invoice__customer__name",
+        "invoice__customer__email",
+    ]
+    list_select_related = ["invoice__customer", "created_by"]
+    total_display = staticmethod(money_column("total"))
+    reduce_due_display = staticmethod(money_column("reduce_due", "reduces due by"))
+    refund_amount_display = staticmethod(money_column("refund_amount", "refunded"))
+    to_credit_display = staticmethod(money_column("to_credit", "to customer credit"))
+    fields = [
+        "number",
+        "invoice",
+        "reason",
+        "currency",
+        "total_display",
+        "reduce_due_display",
+        "refund_amount_display",
+        "to_credit_display",
+        "refund_payment",
+        "memo",
+        "issue_date",
+        "created_at",
+        "created_by",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="customer", ordering="invoice__customer__name")
+    def customer(self, obj):
+        return obj.invoice.customer
+
+
+# Balances and their ledger -----------------------------------------------------------
+
+
+class BalanceEntryInline(ReadOnlyInline):
+    model = BalanceEntry
+    fk_name = "balance"
+    fields = [
+        "created_at",
+        "kind",
+        "amount_display",
+        "balance_after_display",
+        "invoice",
+        "payment",
+        "reason",
+        "created_by",
+    ]
+    readonly_fields = fields
+    amount_display = staticmethod(money_column("amount"))
+    balance_after_display = staticmethod(money_column("balance_after", "balance after"))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("invoice", "payment", "created_by")
+
+
+@admin.register(MoneyBalance)
+class MoneyBalanceAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "currency", "amount_display", "updated_at"]
+    list_filter = ["currency"]
+    search_fields = ["customer__name", "customer__email"]
+    list_select_related = ["customer"]
+    amount_display = staticmethod(money_column("amount"))
+    fields = ["customer", "currency", "amount_display", "updated_at"]
+    readonly_fields = fields
+    inlines = [BalanceEntryInline]
+
+
+@admin.register(BalanceEntry)
+class BalanceEntryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "__str__",
+        "customer",
+        "kind",
+        "amount_display",
+        "balance_after_display",
+        "invoice",
+        "payment",
+        "created_at",
+        "created_by",
+    ]
+    list_filter = ["kind", "currency"]
+    search_fields = ["invoice__number", "balance__customer__name", "balance__customer__email"]
+    list_select_related = ["balance__customer", "invoice", "payment", "created_by"]
+    amount_display = staticmethod(money_column("amount"))
+    balance_after_display = staticmethod(money_column("balance_after", "balance after"))
+    fields = [
+        "balance",
+        "kind",
+        "currency",
+        "amount_display",
+        "balance_after_display",
+        "invoice",
+        "payment",
+        "refund",
+        "credit_note",
+        "reason",
+        "reference",
+        "created_at",
+        "created_by",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="customer", ordering="balance__customer__name")
+    def customer(self, obj):
+        return obj.balance.customer
+
+
+# Audit and bookkeeping -----------------------------------------------------------------
+
+
+@admin.register(InvoiceEvent)
+class InvoiceEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "invoice", "kind", "amount_display", "message", "created_by"]
+    list_filter = ["kind"]
+    search_fields = ["invoice__number", "invoice__customer__name", "invoice__customer__email"]
+    list_select_related = ["invoice", "created_by"]
+    amount_display = staticmethod(money_column("amount"))
+    fields = [
+        "invoice",
+        "kind",
+        "currency",
+        "amount_display",
+        "message",
+        "payment",
+        "refund",
+        "credit_note",
+        "created_at",
+        "created_by",
+    ]
+    readonly_fields = fields
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyAdmin):
+    list_display = ["operation", "key", "result_model", "result_id", "created_at", "created_by"]
+    list_filter = ["operation", "result_model"]
+    search_fields = ["key", "operation"]
+    list_select_related = ["created_by"]
+    readonly_fields = [
+        "operation",
+        "key",
+        "fingerprint",
+        "result_model",
+        "result_id",
+        "created_at",
+        "created_by",
+    ]
+
+
+@admin.register(DocumentSequence)
+class DocumentSequenceAdmin(ReadOnlyAdmin):
+    list_display = ["kind", "year", "last_number"]
+    list_filter = ["kind", "year"]
+    search_fields = ["kind"]

@@ -1,0 +1,261 @@
+from decimal import Decimal
+
+import pytest
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from moneyed import Money
+
+from billing import services
+from billing.models import (
+    BalanceEntry,
+    CreditNote,
+    Customer,
+    DocumentSequence,
+    IdempotencyKey,
+    Invoice,
+    InvoiceEvent,
+    MoneyBalance,
+    Payment,
+    PaymentMethod,
+    Refund,
+)
+from tests.factories import CustomerFactory
+from tests.helpers import issued_invoice, pay, record_counts
+
+pytestmark = pytest.mark.django_db
+
+ALL_MODELS = (
+    Customer,
+    PaymentMethod,
+    Invoice,
+    Payment,
+    Refund,
+    CreditNote,
+    MoneyBalance,
+    BalanceEntry,
+    InvoiceEvent,
+    IdempotencyKey,
+    DocumentSequence,
+)
+
+
+def admin_url(model, view, *args):
+    return reverse(f"admin:billing_{model._meta.model_name}_{view}", args=args)
+
+
+def messages_of(response):
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    return django_user_model.objects.create_superuser("admin", "admin@example.com", "pw")
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
+def records(superuser):
+    """One of every kind of record, made through the real services."""
+    customer = CustomerFactory()
+    services.payment_method_add(
+        customer=customer,
+        gateway="sandbox",
+        token="tok_visa",
+        brand="Visa",
+        last4="4242",
+        exp_month=12,
+        exp_year=2099,
+        actor=superuser,
+    )
+    invoice = issued_invoice(customer, superuser, "100.00")
+    payment = pay(invoice, superuser, "100.00", idempotency_key="admin-test")
+    services.credit_note_issue(
+        invoice=invoice,
+        actor=superuser,
+        reason="goodwill",
+        to_credit=Money("10.00", "USD"),
+        refund=Money("5.00", "USD"),
+        refund_payment=payment,
+    )
+    assert all(model.objects.exists() for model in ALL_MODELS), {
+        model.__name__: model.objects.count() for model in ALL_MODELS
+    }
+    return invoice
+
+
+@pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
+def test_changelist_and_change_page_return_200(admin_client, records, model):
+    response = admin_client.get(admin_url(model, "changelist"))
+    assert response.status_code == 200
+    obj = model.objects.first()
+    response = admin_client.get(admin_url(model, "change", obj.pk))
+    assert response.status_code == 200
+
+
+def test_changelist_search_by_invoice_number_and_customer(admin_client, records):
+    response = admin_client.get(admin_url(Invoice, "changelist"), {"q": records.number})
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [records]
+    email = records.customer.email
+    response = admin_client.get(admin_url(Payment, "changelist"), {"q": email})
+    assert response.context["cl"].result_count == 1
+
+
+def test_money_columns_are_formatted(admin_client, records):
+    response = admin_client.get(admin_url(Invoice, "changelist"))
+    assert "100.00 USD" in response.content.decode()
+
+
+def test_money_records_cannot_be_added_or_deleted(admin_client, records):
+    payment = Payment.objects.get()
+    assert admin_client.get(admin_url(Payment, "delete", payment.pk)).status_code == 403
+    assert admin_client.get(admin_url(Payment, "add")).status_code == 403
+    assert admin_client.get(admin_url(Invoice, "delete", records.pk)).status_code == 403
+    assert admin_client.get(admin_url(Customer, "delete", records.customer_id)).status_code == 403
+
+
+def test_delete_selected_action_is_not_offered(admin_client, records):
+    for model in ALL_MODELS:
+        response = admin_client.get(admin_url(model, "changelist"))
+        assert "delete_selected" not in response.content.decode(), model.__name__
+
+
+def test_posting_a_change_to_a_payment_changes_nothing(admin_client, records):
+    payment = Payment.objects.get()
+    response = admin_client.post(
+        admin_url(Payment, "change", payment.pk), {"notes": "tampered", "amount_0": "1"}
+    )
+    assert response.status_code == 403
+    payment.refresh_from_db()
+    assert payment.notes == ""
+    assert payment.amount == Money("100.00", "USD")
+
+
+def test_customer_can_be_added_in_the_admin(admin_client, superuser):
+    response = admin_client.post(
+        admin_url(Customer, "add"),
+        {
+            "name": "Acme",
+            "email": "billing@acme.example",
+            "currency": "eur",
+            "external_ref": "",
+            "payment_methods-TOTAL_FORMS": "0",
+            "payment_methods-INITIAL_FORMS": "0",
+            "balances-TOTAL_FORMS": "0",
+            "balances-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    customer = Customer.objects.get(name="Acme")
+    assert customer.currency == "EUR"
+    assert customer.created_by == superuser
+
+
+def test_issue_action_issues_a_draft(admin_client, superuser):
+    draft = services.invoice_create(
+        customer=CustomerFactory(),
+        currency="USD",
+        lines=[{"description": "Work", "quantity": Decimal(1), "unit_price": Money("50", "USD")}],
+        actor=superuser,
+    )
+    response = admin_client.post(
+        admin_url(Invoice, "changelist"),
+        {"action": "issue_drafts", "_selected_action": [draft.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    draft.refresh_from_db()
+    assert draft.status == "open"
+    assert draft.number
+    assert "Issued 1 invoice(s)." in messages_of(response)
+
+
+def test_void_action_without_permission_shows_the_error_and_writes_nothing(
+    client, clerk, superuser
+):
+    invoice = issued_invoice(CustomerFactory(), superuser, "100.00")
+    client.force_login(clerk)
+    before = record_counts()
+    response = client.post(
+        admin_url(Invoice, "changelist"),
+        {"action": "void_invoices", "_selected_action": [invoice.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    shown = messages_of(response)
+    assert any(m.startswith(f"{invoice.number}: clerk may not void invoices") for m in shown), shown
+    assert record_counts() == before
+    invoice.refresh_from_db()
+    assert invoice.status == "open"
+
+
+def test_payment_void_action_without_permission_shows_the_error(client, clerk, superuser):
+    invoice = issued_invoice(CustomerFactory(), superuser, "100.00")
+    payment = pay(invoice, superuser, "40.00")
+    client.force_login(clerk)
+    before = record_counts()
+    response = client.post(
+        admin_url(Payment, "changelist"),
+        {"action": "void_payments", "_selected_action": [payment.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert any("may not void payments" in m for m in messages_of(response))
+    assert record_counts() == before
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"
+
+
+def test_void_action_on_a_paid_invoice_shows_the_billing_error(admin_client, superuser):
+    invoice = issued_invoice(CustomerFactory(), superuser, "100.00")
+    pay(invoice, superuser, "100.00")
+    before = record_counts()
+    response = admin_client.post(
+        admin_url(Invoice, "changelist"),
+        {"action": "void_invoices", "_selected_action": [invoice.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    shown = messages_of(response)
+    assert len(shown) == 1 and shown[0].startswith(f"{invoice.number}: "), shown
+    assert record_counts() == before
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
+
+
+def test_payment_void_action_voids_an_external_payment(admin_client, superuser):
+    invoice = issued_invoice(CustomerFactory(), superuser, "100.00")
+    payment = pay(invoice, superuser, "40.00")
+    admin_client.post(
+        admin_url(Payment, "changelist"),
+        {"action": "void_payments", "_selected_action": [payment.pk]},
+    )
+    payment.refresh_from_db()
+    assert payment.status == "voided"
+    assert payment.void_reason == "Voided from the admin"
+
+
+def test_changelist_queries_do_not_grow_with_rows(admin_client, superuser):
+    customer = CustomerFactory()
+    for _ in range(2):
+        pay(issued_invoice(customer, superuser, "10.00"), superuser, "10.00")
+    for model in (Invoice, Payment, InvoiceEvent, BalanceEntry):
+        admin_client.get(admin_url(model, "changelist"))  # warm up (session, content types)
+    counts = {}
+    for model in (Invoice, Payment, InvoiceEvent):
+        with CaptureQueriesContext(connection) as few:
+            admin_client.get(admin_url(model, "changelist"))
+        counts[model] = len(few)
+    for _ in range(5):
+        pay(issued_invoice(CustomerFactory(), superuser, "10.00"), superuser, "10.00")
+    for model in (Invoice, Payment, InvoiceEvent):
+        with CaptureQueriesContext(connection) as many:
+            admin_client.get(admin_url(model, "changelist"))
+        assert len(many) == counts[model], model.__name__
