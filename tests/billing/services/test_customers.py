@@ -1,0 +1,110 @@
+import pytest
+
+from billing import services
+from billing.models import Customer, PaymentMethod
+from tests.billing.services._refusals import assert_refused
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_customer_create_makes_a_customer_with_a_currency(clerk):
+    customer = services.customer_create(
+        name="  Acme Ltd ",
+        currency="eur",
+        actor=clerk,
+        email=" billing@acme.test ",
+        external_ref="CRM-1",
+    )
+    customer.refresh_from_db()
+    assert customer.name == "Acme Ltd"
+    assert customer.currency == "EUR"
+    assert customer.email == "billing@acme.test"
+    assert customer.external_ref == "CRM-1"
+    assert customer.created_by == clerk
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"name": " "},
+        {"currency": "XXY"},
+        {"email": "not-an-address"},
+        {"external_ref": "CRM-TAKEN"},
+    ],
+)
+def test_customer_create_refuses_invalid_values(clerk, kwargs):
+    CustomerFactory(external_ref="CRM-TAKEN")
+    before = Customer.objects.count()
+    arguments = {"name": "Acme", "currency": "USD", "actor": clerk, **kwargs}
+    assert_refused("invalid_value", services.customer_create, **arguments)
+    assert Customer.objects.count() == before
+
+
+def test_customer_create_refuses_a_user_without_permission(nobody):
+    assert_refused(
+        "permission_denied", services.customer_create, name="Acme", currency="USD", actor=nobody
+    )
+    assert not Customer.objects.exists()
+
+
+def method_args(customer, actor, **overrides):
+    return {
+        "customer": customer,
+        "gateway": "sandbox",
+        "token": "sandbox_ok",
+        "brand": "Visa",
+        "last4": "4242",
+        "exp_month": 12,
+        "exp_year": 2030,
+        "actor": actor,
+        **overrides,
+    }
+
+
+def test_payment_method_add_saves_a_token_and_moves_the_default(clerk):
+    customer = CustomerFactory()
+    first = services.payment_method_add(**method_args(customer, clerk))
+    assert first.is_default
+    assert first.token == "sandbox_ok"
+    second = services.payment_method_add(**method_args(customer, clerk, token="sandbox_declined"))
+    first.refresh_from_db()
+    assert second.is_default
+    assert not first.is_default
+    third = services.payment_method_add(
+        **method_args(customer, clerk, token="sandbox_refund_fails", default=False)
+    )
+    second.refresh_from_db()
+    assert not third.is_default
+    assert second.is_default
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"gateway": "paypal"},
+        {"token": ""},
+        {"token": "4242 4242 4242 4242"},
+        {"token": "4242-4242-4242-4242"},
+        {"brand": ""},
+        {"last4": "42"},
+        {"exp_month": 13},
+        {"exp_year": 1999},
+        {"exp_month": "soon"},
+    ],
+)
+def test_payment_method_add_refuses_card_data_and_invalid_values(clerk, overrides):
+    customer = CustomerFactory()
+    assert_refused(
+        "invalid_value", services.payment_method_add, **method_args(customer, clerk, **overrides)
+    )
+    assert not PaymentMethod.objects.exists()
+
+
+def test_payment_method_add_refuses_a_user_without_permission(nobody):
+    assert_refused(
+        "permission_denied",
+        services.payment_method_add,
+        **method_args(CustomerFactory(), nobody),
+    )
+    assert not PaymentMethod.objects.exists()
