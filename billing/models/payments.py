@@ -2,6 +2,7 @@ import uuid
 
 from django.db import models
 from django.db.models import F, Q
+from moneyed import Money
 
 from billing.models._base import actor_field, at_most, currency_field, same_currency
 from billing.money import money_field
@@ -123,10 +124,5 @@ class Payment(models.Model):
     def refundable(self):
         """What can still be refunded or sent to credit."""
         if self.status != PaymentStatus.SUCCEEDED:
-            return self.amount - self.amount
+            return Money(0, self.currency)
         return self.amount - self.amount_refunded - self.amount_to_credit
-
-    @property
-    def applied(self):
-        """What this payment contributes to its invoice's ``amount_paid``."""
-        return self.refundable
