@@ -8,9 +8,12 @@ concurrent client processes, runs for a fixed time each:
 
 - service: billing.services.payment_record on a random invoice;
 - raw SQL: BEGIN; SELECT ... FOR UPDATE the invoice; INSERT the payment; UPDATE
-  the invoice's amounts; COMMIT, through psycopg with nothing else.
+  the invoice's amounts; COMMIT, through psycopg with nothing else;
+- Django SQL+event: the raw statements plus the timeline event insert the service
+  also writes, through Django's connection and transaction.atomic (no ORM), to
+  tell the cost of Django's database layers from the ORM's.
 
-It prints both rates (transactions per second) and service/raw ratios. Both sides
+It prints the rates (transactions per second) and service/raw ratios. Both sides
 run in the same run on the same data, so the ratio is the figure to read.
 """
 
@@ -153,6 +156,34 @@ def run_raw(args):
     return done
 
 
+EVENT_SQL = """INSERT INTO billing_invoiceevent (invoice_id, kind, currency, amount_currency,
+    amount,
+    message, created_at, created_by_id)
+   VALUES (%s, 'payment_recorded', 'USD', 'USD', 1.00, 'Cash', now(), %s)"""
+
+
+def run_django_sql(args):
+    """The same statements plus the timeline event, through Django's connection and
+    transaction.atomic: what Django's own layers cost, apart from the ORM."""
+    ids, user_id, seconds, seed = args
+    setup_django()
+    from django.db import connection, transaction
+
+    rng = random.Random(seed)
+    done, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pk = rng.choice(ids)
+        with transaction.atomic(durable=True), connection.cursor() as cursor:
+            cursor.execute(RAW_SQL[0], [pk])
+            cursor.fetchone()
+            cursor.execute(RAW_SQL[1], [pk, uuid.uuid4(), user_id])
+            cursor.execute(RAW_SQL[2], [pk])
+            cursor.execute(EVENT_SQL, [pk, user_id])
+        done += 1
+    connection.close()
+    return done
+
+
 def measure(worker, ids, user_id, clients, seconds):
     with multiprocessing.get_context("spawn").Pool(clients) as pool:
         counts = pool.map(worker, [(ids, user_id, seconds, n) for n in range(clients)])
@@ -166,11 +197,18 @@ def main():
     options = parser.parse_args()
     ids, user_id = prepare()
     print(f"{len(ids):,} invoices; {options.seconds:g} s per measurement; PostgreSQL")
-    print(f"{'clients':>7}  {'service tx/s':>12}  {'raw SQL tx/s':>12}  {'ratio':>6}")
+    print(
+        f"{'clients':>7}  {'service tx/s':>12}  {'raw SQL tx/s':>12}  {'ratio':>6}"
+        f"  {'Django SQL+event tx/s':>21}  {'ratio':>6}"
+    )
     for clients in options.clients:
         raw = measure(run_raw, ids, user_id, clients, options.seconds)
+        django_sql = measure(run_django_sql, ids, user_id, clients, options.seconds)
         service = measure(run_service, ids, user_id, clients, options.seconds)
-        print(f"{clients:>7}  {service:>12.0f}  {raw:>12.0f}  {service / raw:>6.0%}")
+        print(
+            f"{clients:>7}  {service:>12.0f}  {raw:>12.0f}  {service / raw:>6.0%}"
+            f"  {django_sql:>21.0f}  {django_sql / raw:>6.0%}"
+        )
 
 
 if __name__ == "__main__":
