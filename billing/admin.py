@@ -9,10 +9,12 @@ Customers and saved methods may be added and changed, never deleted.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 
 from billing import permissions, services
 from billing.errors import BillingError
+from billing.gateways.sandbox import add_test_cards
 from billing.models import (
     BalanceEntry,
     CreditNote,
@@ -170,6 +172,26 @@ class CustomerAdmin(EditableBillingAdmin):
     search_fields = ["name", "email", "external_ref"]
     readonly_fields = ["created_at", "created_by"]
     inlines = [PaymentMethodInline, MoneyBalanceInline]
+    actions = ["add_sandbox_test_cards"]
+
+    def get_actions(self, request, action_location=admin.ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
+        # Test cards only make sense where the sandbox takes the payments; an
+        # action missing from this list cannot be posted either.
+        if settings.BILLING_DEFAULT_GATEWAY != "sandbox":
+            actions.pop("add_sandbox_test_cards", None)
+        return actions
+
+    @admin.action(description="Add sandbox test cards", permissions=["change"])
+    def add_sandbox_test_cards(self, request, queryset):
+        """One saved sandbox method per test token (docs/gateways.md); idempotent."""
+        run_service(
+            self,
+            request,
+            queryset,
+            lambda customer: add_test_cards(customer=customer, actor=request.user),
+            lambda n: f"Added the sandbox test cards to {n} customer(s).",
+        )
 
 
 class PaymentMethodForm(forms.ModelForm):

@@ -138,6 +138,17 @@ CURRENCY_CHOICES = [(code, code) for code in CURRENCIES]
 # Billing policy.
 BILLING_PAYMENT_TERMS_DAYS = int(os.environ.get("BILLING_PAYMENT_TERMS_DAYS", 30))
 
+# Payment gateways (billing.gateways, docs/gateways.md).
+# BILLING_DEFAULT_GATEWAY: "sandbox" (built in, no network) or "stripe"; the gateway
+#   used when none is named. Only "sandbox" shows the sandbox test cards (admin, demo).
+# STRIPE_SECRET_KEY: Stripe's secret API key (sk_test_... or sk_live_...); without it
+#   the stripe gateway refuses every call.
+# BILLING_GATEWAY_TIMEOUT: seconds a network operation to a gateway may take before
+#   the call counts as a timeout (the payment stays pending until it is looked up).
+BILLING_DEFAULT_GATEWAY = os.environ.get("BILLING_DEFAULT_GATEWAY", "sandbox")
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+BILLING_GATEWAY_TIMEOUT = float(os.environ.get("BILLING_GATEWAY_TIMEOUT", 20))
+
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
@@ -154,4 +165,15 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # The stripe library logs every request at INFO; its errors reach us as exceptions.
+    "loggers": {"stripe": {"level": "WARNING"}},
 }
+
+# Failed charges: `manage.py retry_failed_payments` charges an open invoice again when
+# its last attempt failed at least BILLING_RETRY_SPACING_HOURS ago, and stops after
+# BILLING_RETRY_MAX_ATTEMPTS retries. `manage.py reconcile_payments` settles charges
+# and refunds left pending for more than BILLING_RECONCILE_AFTER_SECONDS (longer than
+# a gateway call can take, so it never races a call still in flight).
+BILLING_RETRY_MAX_ATTEMPTS = int(os.environ.get("BILLING_RETRY_MAX_ATTEMPTS", 3))
+BILLING_RETRY_SPACING_HOURS = float(os.environ.get("BILLING_RETRY_SPACING_HOURS", 24))
+BILLING_RECONCILE_AFTER_SECONDS = int(os.environ.get("BILLING_RECONCILE_AFTER_SECONDS", 120))

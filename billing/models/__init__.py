@@ -17,6 +17,7 @@ from billing.models.payments import (
     PaymentStatus,
 )
 from billing.models.refunds import Refund, RefundDestination, RefundReason, RefundStatus
+from billing.models.sandbox import SandboxCharge, SandboxRefund, SandboxStatus
 
 __all__ = [
     "EXTERNAL_METHODS",
@@ -42,4 +43,7 @@ __all__ = [
     "RefundDestination",
     "RefundReason",
     "RefundStatus",
+    "SandboxCharge",
+    "SandboxRefund",
+    "SandboxStatus",
 ]

@@ -1,13 +1,15 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from moneyed import Money
 
-from billing import services
+from billing import permissions, services
+from billing.gateways.sandbox import TEST_CARDS
 from billing.models import (
     BalanceEntry,
     CreditNote,
@@ -259,3 +261,72 @@ def test_changelist_queries_do_not_grow_with_rows(admin_client, superuser):
         with CaptureQueriesContext(connection) as many:
             admin_client.get(admin_url(model, "changelist"))
         assert len(many) == counts[model], model.__name__
+
+
+# Sandbox test cards ------------------------------------------------------------------
+
+
+def add_test_cards(client, *customers):
+    return client.post(
+        admin_url(Customer, "changelist"),
+        {"action": "add_sandbox_test_cards", "_selected_action": [c.pk for c in customers]},
+        follow=True,
+    )
+
+
+def test_add_sandbox_test_cards_saves_one_method_per_token_with_sandbox_ok_default(
+    admin_client, superuser
+):
+    customer = CustomerFactory()
+    response = add_test_cards(admin_client, customer)
+    assert "Added the sandbox test cards to 1 customer(s)." in messages_of(response)
+    methods = PaymentMethod.objects.filter(customer=customer)
+    assert sorted(methods.values_list("token", flat=True)) == sorted(t for t, _, _ in TEST_CARDS)
+    assert set(methods.values_list("gateway", flat=True)) == {"sandbox"}
+    assert methods.get(is_default=True).token == "sandbox_ok"
+    assert set(methods.values_list("created_by", flat=True)) == {superuser.pk}
+
+
+def test_add_sandbox_test_cards_keeps_an_existing_default_and_adds_nothing_twice(
+    admin_client, superuser
+):
+    customer = CustomerFactory()
+    own = services.payment_method_add(
+        customer=customer,
+        gateway="sandbox",
+        token="sandbox_declined",
+        brand="Visa",
+        last4="0002",
+        exp_month=1,
+        exp_year=2030,
+        actor=superuser,
+    )
+    add_test_cards(admin_client, customer)
+    add_test_cards(admin_client, customer)
+    methods = PaymentMethod.objects.filter(customer=customer)
+    assert methods.count() == 7
+    assert methods.get(is_default=True) == own
+    assert methods.filter(token="sandbox_declined").count() == 1
+
+
+def test_add_sandbox_test_cards_is_offered_only_with_the_sandbox_gateway(admin_client, settings):
+    customer = CustomerFactory()
+    page = admin_client.get(admin_url(Customer, "changelist"))
+    assert "add_sandbox_test_cards" in page.content.decode()
+
+    settings.BILLING_DEFAULT_GATEWAY = "stripe"
+    page = admin_client.get(admin_url(Customer, "changelist"))
+    assert "add_sandbox_test_cards" not in page.content.decode()
+    add_test_cards(admin_client, customer)
+    assert not PaymentMethod.objects.filter(customer=customer).exists()
+
+
+def test_add_sandbox_test_cards_needs_the_permission_to_manage_customers(client, nobody):
+    nobody.user_permissions.add(Permission.objects.get(codename=permissions.VIEW))
+    client.force_login(nobody)
+    customer = CustomerFactory()
+    page = client.get(admin_url(Customer, "changelist"))
+    assert page.status_code == 200
+    assert "add_sandbox_test_cards" not in page.content.decode()
+    add_test_cards(client, customer)
+    assert not PaymentMethod.objects.filter(customer=customer).exists()

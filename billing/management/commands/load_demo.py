@@ -2,16 +2,21 @@
 
 Everything goes through billing.services, as staff would do it. Running it again
 changes nothing (the demo customers are recognised by their external reference).
+With the sandbox gateway, every demo customer also gets one saved method per
+sandbox test token (declines, timeouts, failing refunds: docs/gateways.md), its
+own card staying the default; tokens a customer already has are skipped.
 """
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 from moneyed import Money
 
 from billing import services
+from billing.gateways.sandbox import add_test_cards
 from billing.models import Customer
 from billing.money import quantize
 
@@ -38,6 +43,8 @@ class Command(BaseCommand):
             for index, row in enumerate(CUSTOMERS):
                 self._customer(admin, index, *row)
             self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        if settings.BILLING_DEFAULT_GATEWAY == "sandbox":
+            self._sandbox_test_cards(admin)
         self.stdout.write(
             f"Staff login: username “{DEMO_USER}”, password “{DEMO_PASSWORD}” "
             "at http://127.0.0.1:8000/admin/"
@@ -49,6 +56,12 @@ class Command(BaseCommand):
         if user is None:
             user = User.objects.create_superuser(DEMO_USER, "admin@example.com", DEMO_PASSWORD)
         return user
+
+    def _sandbox_test_cards(self, actor):
+        demo = Customer.objects.filter(external_ref__startswith="demo-").order_by("id")
+        added = sum(len(add_test_cards(customer=customer, actor=actor)) for customer in demo)
+        if added:
+            self.stdout.write(f"Added {added} sandbox test card(s) to the demo customers.")
 
     def _customer(self, actor, index, name, currency, email, price, brand, last4):
         customer = services.customer_create(
