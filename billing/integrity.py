@@ -164,13 +164,22 @@ def _invoice_checks(cmp):
             f"{_amount(lines)}"
         )
 
-    # amount_credited = sum of its credit notes' totals.
+    # amount_credited = sum of its credit notes' totals, less the refunds of credit
+    # notes that the gateway refused (their part was undone on the invoice).
+    ref, pay_t = _t(Refund), _t(Payment)
+    failed = _lit(RefundStatus.FAILED)
     sql = f"""
-        SELECT i.id, i.number, i.currency, i.amount_credited, COALESCE(c.s, 0)
+        SELECT i.id, i.number, i.currency, i.amount_credited, COALESCE(c.s, 0) - COALESCE(f.s, 0)
         FROM {inv} i
         LEFT JOIN (SELECT invoice_id, SUM(total) AS s FROM {note} GROUP BY invoice_id) c
             ON c.invoice_id = i.id
-        WHERE {cmp.differ("i.amount_credited", "COALESCE(c.s, 0)", "i.currency")}
+        LEFT JOIN (
+            SELECT p.invoice_id, SUM(r.amount) AS s
+            FROM {ref} r JOIN {pay_t} p ON p.id = r.payment_id
+            WHERE r.status = {failed} AND r.credit_note_id IS NOT NULL
+            GROUP BY p.invoice_id
+        ) f ON f.invoice_id = i.id
+        WHERE {cmp.differ("i.amount_credited", "COALESCE(c.s, 0) - COALESCE(f.s, 0)", "i.currency")}
         ORDER BY i.id
     """
     for pk, number, cur, credited, notes in _rows(sql):
@@ -194,6 +203,32 @@ def _invoice_checks(cmp):
         out.append(
             f"{_invoice_name(number, pk)}: amount_paid {_amount(paid)} {cur} but its "
             f"payments give {_amount(payments)}"
+        )
+
+    # amount_pending = its pending charges + the due its pending gateway refunds gave
+    # back (a credit note's refund gives back no due, so it reserves nothing).
+    pending = _lit(PaymentStatus.PENDING)
+    sql = f"""
+        SELECT i.id, i.number, i.currency, i.amount_pending,
+               COALESCE(p.s, 0) + COALESCE(r.s, 0)
+        FROM {inv} i
+        LEFT JOIN (
+            SELECT invoice_id, SUM(amount) AS s FROM {pay} WHERE status = {pending}
+            GROUP BY invoice_id
+        ) p ON p.invoice_id = i.id
+        LEFT JOIN (
+            SELECT p.invoice_id, SUM(r.amount) AS s
+            FROM {ref} r JOIN {pay_t} p ON p.id = r.payment_id
+            WHERE r.status = {_lit(RefundStatus.PENDING)} AND r.credit_note_id IS NULL
+            GROUP BY p.invoice_id
+        ) r ON r.invoice_id = i.id
+        WHERE {cmp.differ("i.amount_pending", "COALESCE(p.s, 0) + COALESCE(r.s, 0)", "i.currency")}
+        ORDER BY i.id
+    """
+    for pk, number, cur, recorded, records in _rows(sql):
+        out.append(
+            f"{_invoice_name(number, pk)}: amount_pending {_amount(recorded)} {cur} but its "
+            f"pending charges and refunds give {_amount(records)}"
         )
 
     # The status follows from the amounts.

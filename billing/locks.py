@@ -3,7 +3,7 @@
 Services lock rows before reading them, always in this order, so two
 operations never wait on each other in a cycle (no deadlocks):
 
-    idempotency key  ->  invoice  ->  payment(s)  ->  number counter  ->  customer balance
+    idempotency key  ->  invoice  ->  payment(s)  ->  refund  ->  number counter  ->  balance
 
 (The idempotency key's unique-index entry comes first: a request that waits on
 it holds nothing else yet.) Payments of one invoice are locked in id order.
@@ -17,7 +17,7 @@ from django.db.models import Model
 from moneyed import Money
 
 from billing.errors import BillingError, ErrorCode
-from billing.models import Customer, DocumentSequence, Invoice, MoneyBalance, Payment
+from billing.models import Customer, DocumentSequence, Invoice, MoneyBalance, Payment, Refund
 
 
 def _pk(obj):
@@ -44,6 +44,11 @@ def lock_payments(invoice, **filters):
     return list(
         Payment.objects.select_for_update().filter(invoice=invoice, **filters).order_by("pk")
     )
+
+
+def lock_refund(refund):
+    """Lock one refund. Take its invoice's and payment's locks first."""
+    return Refund.objects.select_for_update().get(pk=_pk(refund))
 
 
 def next_number(kind, year):

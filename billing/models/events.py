@@ -12,10 +12,13 @@ class InvoiceEventKind(models.TextChoices):
     PAYMENT_PENDING = "payment_pending", "Charge started"
     PAYMENT_SUCCEEDED = "payment_succeeded", "Charge succeeded"
     PAYMENT_FAILED = "payment_failed", "Charge failed"
+    PAYMENT_UNKNOWN = "payment_unknown", "Charge outcome unknown"
     PAYMENT_VOIDED = "payment_voided", "Payment voided"
     OVERPAYMENT_TO_CREDIT = "overpayment_to_credit", "Overpayment sent to credit"
     CREDIT_APPLIED = "credit_applied", "Credit applied"
     REFUND_ISSUED = "refund_issued", "Refund issued"
+    REFUND_PENDING = "refund_pending", "Refund sent to the gateway"
+    REFUND_SUCCEEDED = "refund_succeeded", "Refund succeeded"
     REFUND_FAILED = "refund_failed", "Refund failed"
     CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
 

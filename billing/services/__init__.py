@@ -7,6 +7,7 @@ BillingError (writing nothing) when it refuses.
 """
 
 from billing.services.balances import balance_adjust, balance_pay_out, credit_apply
+from billing.services.charges import invoice_issue_and_charge, payment_charge, payment_retry
 from billing.services.credit_notes import credit_note_issue
 from billing.services.customers import customer_create, payment_method_add
 from billing.services.invoices import (
@@ -16,6 +17,7 @@ from billing.services.invoices import (
     invoice_void,
 )
 from billing.services.payments import payment_record, payment_void
+from billing.services.reconcile import reconcile_pending
 from billing.services.refunds import payment_refund
 
 __all__ = [
@@ -26,10 +28,14 @@ __all__ = [
     "customer_create",
     "invoice_create",
     "invoice_issue",
+    "invoice_issue_and_charge",
     "invoice_update_lines",
     "invoice_void",
+    "payment_charge",
     "payment_method_add",
     "payment_record",
     "payment_refund",
+    "payment_retry",
     "payment_void",
+    "reconcile_pending",
 ]

@@ -155,17 +155,24 @@ def ensure_payable(invoice):
 
 
 def payable_room(invoice):
-    """How much more can be paid now: the due less what pending charges reserve."""
+    """How much more can be paid now: the due less what is reserved by pending
+    charges and by the due that pending gateway refunds gave back."""
     return invoice.amount_due - invoice.amount_pending
 
 
-def move_invoice_amounts(invoice, *, paid=None, credited=None, due=None):
+def move_invoice_amounts(invoice, *, paid=None, credited=None, due=None, pending=None):
     """Apply signed changes to a locked invoice's running totals and its status.
 
-    The changes must keep total = credited + paid + due (they sum to zero); the
+    The changes to paid, credited and due must keep total = credited + paid + due
+    (they sum to zero); ``pending`` moves the reserved part of the due. The
     database constraints refuse anything else.
     """
-    for field, delta in (("amount_paid", paid), ("amount_credited", credited), ("amount_due", due)):
+    for field, delta in (
+        ("amount_paid", paid),
+        ("amount_credited", credited),
+        ("amount_due", due),
+        ("amount_pending", pending),
+    ):
         if delta is not None:
             setattr(invoice, field, getattr(invoice, field) + delta)
     if invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
@@ -185,6 +192,8 @@ def move_invoice_amounts(invoice, *, paid=None, credited=None, due=None):
             "amount_credited_currency",
             "amount_due",
             "amount_due_currency",
+            "amount_pending",
+            "amount_pending_currency",
         ]
     )
 

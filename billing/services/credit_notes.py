@@ -13,6 +13,7 @@ from billing.models import (
     InvoiceStatus,
     PaymentStatus,
     RefundReason,
+    RefundStatus,
 )
 from billing.money import format_money, parse_money, zero
 from billing.services._common import (
@@ -24,7 +25,12 @@ from billing.services._common import (
     require_choice,
     save_payment_totals,
 )
-from billing.services.refunds import check_refundable, create_refund, natural_destination
+from billing.services.refunds import (
+    check_refundable,
+    complete_refund,
+    create_refund,
+    natural_destination,
+)
 
 CREDIT_NOTE_PREFIX = "CN"
 _REFUND_REASONS = {
@@ -150,7 +156,6 @@ def create_credit_note(
     return note
 
 
-@transaction.atomic(durable=True)
 def credit_note_issue(
     *,
     invoice,
@@ -170,6 +175,10 @@ def credit_note_issue(
     - ``to_credit``: moves paid money to the customer's balance, taken from the
       invoice's payments newest first.
     The total is at most the invoice's total less what was already credited.
+    A refund of a gateway charge goes back through the gateway after the credit
+    note is committed (see ``payment_refund``); if the gateway refuses it, the
+    refund part is undone on the invoice (paid again, no longer credited) and the
+    ``refund_failed`` event says so.
     Raises ``credit_note_exceeds_invoice``, ``refund_exceeds_payment``,
     ``payment_not_refundable``, ``invalid_state`` (draft or void), ``invalid_amount``,
     ``invalid_value``, ``idempotency_conflict``.
@@ -204,8 +213,19 @@ def credit_note_issue(
         dict(invoice=invoice.pk, reason=reason, memo=memo, refund_payment=refund_payment, **parts),
         actor,
     )
+    note, replayed = _credit_note_begin(key, invoice, actor, reason, refund_payment, memo, parts)
+    if not replayed:
+        for pending in note.refunds.filter(status=RefundStatus.PENDING).select_related(
+            "payment__payment_method", "payment__invoice"
+        ):
+            complete_refund(pending, actor)
+    return note
+
+
+@transaction.atomic(durable=True)
+def _credit_note_begin(key, invoice, actor, reason, refund_payment, memo, parts):
     if key.claim():
-        return key.replay
+        return key.replay, True
     invoice = locks.lock_invoice(invoice)
     if invoice.status not in (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.PAID):
         raise BillingError(
@@ -216,4 +236,4 @@ def credit_note_issue(
     note = create_credit_note(
         invoice, actor, reason=reason, refund_payment=refund_payment, memo=memo, **parts
     )
-    return key.finish(note)
+    return key.finish(note), False

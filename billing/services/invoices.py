@@ -170,7 +170,11 @@ def invoice_issue(*, invoice, actor, apply_credit=True):
     Locks: invoice, number counter, customer balance.
     """
     permissions.require(actor, permissions.MANAGE_INVOICES)
-    invoice = locks.lock_invoice(invoice)
+    return issue_draft(locks.lock_invoice(invoice), actor, apply_credit=apply_credit)
+
+
+def issue_draft(invoice, actor, *, apply_credit=True):
+    """Issue a locked draft (see ``invoice_issue``); shared with issue-and-charge."""
     if invoice.status != InvoiceStatus.DRAFT:
         raise BillingError(
             ErrorCode.INVALID_STATE,

@@ -4,6 +4,8 @@ from django.db import transaction
 
 from billing import locks, permissions
 from billing.errors import BillingError, ErrorCode
+from billing.gateways import get_gateway
+from billing.gateways.base import FAILED, SUCCEEDED, GatewayError, GatewayRefund
 from billing.models import (
     EXTERNAL_METHODS,
     BalanceEntryKind,
@@ -24,6 +26,7 @@ from billing.services._common import (
     require_choice,
     save_payment_totals,
 )
+from billing.services.charges import gateway_for
 
 
 def natural_destination(payment):
@@ -64,12 +67,15 @@ def check_refundable(payment, amount, destination):
             "externally, or send it to customer credit.",
             field="destination",
         )
-    if destination == RefundDestination.ORIGINAL_METHOD:
+    if destination == RefundDestination.ORIGINAL_METHOD and not payment.gateway_charge_id:
         raise BillingError(
-            ErrorCode.GATEWAY_UNAVAILABLE,
-            "Refunds back to a saved payment method are not available yet.",
+            ErrorCode.PAYMENT_NOT_REFUNDABLE,
+            "The gateway gave no charge id for this payment, so it cannot refund it; "
+            "record the refund as paid back externally.",
             field="destination",
         )
+    if destination == RefundDestination.ORIGINAL_METHOD:
+        gateway_for(payment.payment_method)
 
 
 def create_refund(
@@ -79,13 +85,17 @@ def create_refund(
 
     The caller has checked it (``check_refundable``) and moves the invoice's
     totals. A refund to credit adds a ``refund`` entry to the customer's balance.
+    A refund to the original method is ``pending`` until the gateway answers
+    (``complete_refund``); it already counts in the payment's ``amount_refunded``
+    so the payment cannot be refunded twice over meanwhile.
     """
     invoice = payment.invoice
+    through_gateway = destination == RefundDestination.ORIGINAL_METHOD
     refund = Refund.objects.create(
         payment=payment,
         currency=payment.currency,
         amount=amount,
-        status=RefundStatus.SUCCEEDED,
+        status=RefundStatus.PENDING if through_gateway else RefundStatus.SUCCEEDED,
         destination=destination,
         reason=reason,
         notes=(notes or "").strip(),
@@ -108,7 +118,7 @@ def create_refund(
         )
     event(
         invoice,
-        InvoiceEventKind.REFUND_ISSUED,
+        InvoiceEventKind.REFUND_PENDING if through_gateway else InvoiceEventKind.REFUND_ISSUED,
         actor,
         amount=amount,
         payment=payment,
@@ -118,7 +128,6 @@ def create_refund(
     return refund
 
 
-@transaction.atomic(durable=True)
 def payment_refund(
     *, payment, amount, destination, actor, reason, notes="", reference="", idempotency_key=None
 ):
@@ -127,10 +136,18 @@ def payment_refund(
     invoice paid, issue a credit note with a refund instead).
 
     ``destination``: ``external`` (paid back outside the system, ``reference`` says
-    how) or ``customer_credit`` (a ``refund`` entry on the balance).
+    how), ``customer_credit`` (a ``refund`` entry on the balance) or
+    ``original_method`` (a charge of a saved method, back through its gateway).
+
+    A gateway refund runs in two phases like a charge: a ``pending`` refund is
+    committed first; the due it gives back stays reserved (``amount_pending``) so
+    nobody can pay it until the gateway answers; then the answer is recorded
+    (``settle_refund``). A refusal or a later failure puts the invoice back as it
+    was, with a ``refund_failed`` event. A timeout leaves it pending for
+    ``reconcile_payments``. Returns the refund in its current status.
     Raises ``payment_not_refundable``, ``refund_exceeds_payment``,
-    ``invalid_amount``, ``invalid_value``, ``idempotency_conflict``.
-    Locks: invoice, payment, customer balance.
+    ``invalid_amount``, ``invalid_value``, ``gateway_unavailable``,
+    ``idempotency_conflict``. Locks: invoice, payment, customer balance.
     """
     permissions.require(actor, permissions.REFUND)
     require_choice(destination, RefundDestination, "destination", "refund destination")
@@ -149,14 +166,86 @@ def payment_refund(
         ),
         actor,
     )
+    refund, replayed = _refund_begin(
+        key, payment, amount, destination, actor, reason=reason, notes=notes, reference=reference
+    )
+    if refund.status == RefundStatus.PENDING and not replayed:
+        return complete_refund(refund, actor)
+    return refund
+
+
+@transaction.atomic(durable=True)
+def _refund_begin(key, payment, amount, destination, actor, **details):
     if key.claim():
-        return key.replay
+        return key.replay, True
     invoice = locks.lock_invoice(payment.invoice_id)
     payment = locks.lock_payment(payment)
     payment.invoice = invoice
     check_refundable(payment, amount, destination)
-    refund = create_refund(
-        payment, amount, destination, actor, reason=reason, notes=notes, reference=reference
-    )
-    move_invoice_amounts(invoice, paid=-amount, due=amount)
-    return key.finish(refund)
+    refund = create_refund(payment, amount, destination, actor, **details)
+    pending = amount if refund.status == RefundStatus.PENDING else None
+    move_invoice_amounts(invoice, paid=-amount, due=amount, pending=pending)
+    return key.finish(refund), False
+
+
+def complete_refund(refund, actor):
+    """Send a committed pending refund to the gateway and record its answer.
+    Call with no transaction open. A timeout leaves it pending."""
+    payment = refund.payment
+    try:
+        result = get_gateway(payment.payment_method.gateway).refund(
+            charge_id=payment.gateway_charge_id,
+            amount=refund.amount,
+            idempotency_key=str(refund.gateway_key),
+            metadata={"payment": str(payment.pk), "refund": str(refund.pk)},
+        )
+    except GatewayError as exc:
+        if exc.money_may_have_moved:
+            refund.refresh_from_db()
+            return refund
+        result = GatewayRefund(
+            id="", status=FAILED, amount=refund.amount, failure_reason=exc.message
+        )
+    return settle_refund(refund=refund, outcome=result, actor=actor)
+
+
+def settle_refund(*, refund, outcome, actor):
+    """Record the gateway's answer (a GatewayRefund) on a pending refund.
+
+    Succeeded: the due it gave back is no longer reserved. Failed: everything the
+    refund did is undone — the payment's ``amount_refunded``, and the invoice's
+    paid and due (or, for a credit note's refund, its paid and credited) — with a
+    ``refund_failed`` event. A refund no longer pending is returned unchanged.
+    Locks: invoice, payment, refund.
+    """
+    return record_refund_outcome(refund, outcome, actor)[0]
+
+
+@transaction.atomic(durable=True)
+def record_refund_outcome(refund, outcome, actor):
+    """``settle_refund`` that also says whether this call changed the refund."""
+    invoice = locks.lock_invoice(refund.payment.invoice_id)
+    payment = locks.lock_payment(refund.payment_id)
+    refund = locks.lock_refund(refund)
+    if refund.status != RefundStatus.PENDING:
+        return refund, False
+    amount = refund.amount
+    refund.gateway_refund_id = outcome.id or ""
+    if outcome.status == SUCCEEDED:
+        refund.status = RefundStatus.SUCCEEDED
+        if refund.credit_note_id is None:
+            move_invoice_amounts(invoice, pending=-amount)
+        kind, message = InvoiceEventKind.REFUND_SUCCEEDED, refund.get_destination_display()
+    else:
+        refund.status = RefundStatus.FAILED
+        refund.failure_reason = (outcome.failure_reason or "The refund failed.")[:300]
+        payment.amount_refunded -= amount
+        save_payment_totals(payment)
+        if refund.credit_note_id is None:
+            move_invoice_amounts(invoice, paid=amount, due=-amount, pending=-amount)
+        else:
+            move_invoice_amounts(invoice, paid=amount, credited=-amount)
+        kind, message = InvoiceEventKind.REFUND_FAILED, refund.failure_reason
+    refund.save(update_fields=["status", "gateway_refund_id", "failure_reason"])
+    event(invoice, kind, actor, amount=amount, payment=payment, refund=refund, message=message)
+    return refund, True

@@ -1,0 +1,333 @@
+"""Charges of saved payment methods through a gateway, in two phases.
+
+1. ``begin``: one durable transaction locks the invoice, checks the amount
+   against what is payable, and commits a ``pending`` payment that reserves its
+   amount (``Invoice.amount_pending``): nothing more can be charged or recorded
+   beyond the due while it is in flight.
+2. The gateway is called with no lock held and no transaction open, with the
+   payment's own ``gateway_key`` as the idempotency key, so repeating the call
+   can never take the money twice.
+3. ``settle_charge``: a second durable transaction locks the invoice and the
+   payment and records ``succeeded`` or ``failed``. It does nothing to a payment
+   that is no longer pending, so a late answer and ``reconcile_payments`` can
+   race safely.
+
+A timeout (or a crash anywhere after phase 1) leaves the payment pending; the
+reconciliation looks the charge up by its key and settles it. A decline is not
+an exception: the failed payment is the record the operation made, with the
+gateway's reason, and can be retried (a new attempt, a new key).
+"""
+
+from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.utils import timezone
+
+from billing import locks, permissions
+from billing.errors import BillingError, ErrorCode
+from billing.gateways import get_gateway
+from billing.gateways.base import FAILED, SUCCEEDED, GatewayCharge, GatewayError
+from billing.models import (
+    InvoiceEventKind,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    PaymentMethodKind,
+    PaymentStatus,
+)
+from billing.money import format_money, parse_money, zero
+from billing.services._common import (
+    Idempotency,
+    ensure_payable,
+    event,
+    move_invoice_amounts,
+    payable_room,
+)
+from billing.services.invoices import issue_draft
+
+
+def gateway_for(payment_method):
+    """The gateway of a saved method, or ``gateway_unavailable``."""
+    try:
+        return get_gateway(payment_method.gateway)
+    except GatewayError as exc:
+        raise BillingError(ErrorCode.GATEWAY_UNAVAILABLE, exc.message) from None
+
+
+def saved_method(invoice, payment_method):
+    """The method to charge: the one given (it must be the invoice customer's) or
+    the customer's default. None of either is ``no_saved_payment_method``."""
+    if payment_method is None:
+        payment_method = PaymentMethod.objects.filter(
+            customer_id=invoice.customer_id, is_default=True
+        ).first()
+        if payment_method is None:
+            raise BillingError(
+                ErrorCode.NO_SAVED_PAYMENT_METHOD,
+                f"{invoice.customer} has no default saved payment method to charge.",
+                field="payment_method",
+            )
+    elif payment_method.customer_id != invoice.customer_id:
+        raise BillingError(
+            ErrorCode.NO_SAVED_PAYMENT_METHOD,
+            "That saved payment method belongs to another customer.",
+            field="payment_method",
+        )
+    return payment_method
+
+
+def start_charge(invoice, payment_method, amount, actor):
+    """Phase 1 on a locked invoice: the pending payment that reserves ``amount``
+    (default: all that is payable)."""
+    ensure_payable(invoice)
+    room = payable_room(invoice)
+    if amount is None:
+        amount = room
+        if amount.amount <= 0:
+            raise BillingError(
+                ErrorCode.OVERPAYMENT,
+                f"Nothing is left to charge on invoice {invoice}: a charge or refund is "
+                "still in flight.",
+                field="amount",
+            )
+    if amount > room:
+        raise BillingError(
+            ErrorCode.OVERPAYMENT,
+            f"The amount is more than the {format_money(room)} that can be charged on "
+            f"invoice {invoice}.",
+            field="amount",
+        )
+    currency = invoice.currency
+    payment = Payment.objects.create(
+        invoice=invoice,
+        currency=currency,
+        amount=amount,
+        status=PaymentStatus.PENDING,
+        method=PaymentMethodKind.SAVED_METHOD,
+        payment_method=payment_method,
+        paid_at=timezone.localdate(),
+        amount_refunded=zero(currency),
+        amount_to_credit=zero(currency),
+        created_by=actor,
+    )
+    move_invoice_amounts(invoice, pending=amount)
+    event(
+        invoice,
+        InvoiceEventKind.PAYMENT_PENDING,
+        actor,
+        amount=amount,
+        payment=payment,
+        message=str(payment_method),
+    )
+    return payment
+
+
+@transaction.atomic(durable=True)
+def _begin(invoice, actor, amount, payment_method, idempotency_key):
+    key = Idempotency(
+        "payment_charge",
+        idempotency_key,
+        dict(invoice=invoice.pk, amount=amount, payment_method=payment_method),
+        actor,
+    )
+    if key.claim():
+        return key.replay, True
+    invoice = locks.lock_invoice(invoice)
+    payment_method = saved_method(invoice, payment_method)
+    gateway_for(payment_method)
+    return key.finish(start_charge(invoice, payment_method, amount, actor)), False
+
+
+def payment_charge(*, invoice, actor, amount=None, payment_method=None, idempotency_key=None):
+    """Charge a saved payment method for an invoice (default: its default method,
+    for all that is payable), in two phases (see the module docstring).
+
+    Returns the payment: ``succeeded``; ``failed`` with the gateway's reason in
+    ``failure_reason`` (a decline); or ``pending`` when the gateway's answer did
+    not come (``reconcile_payments`` settles it). The same idempotency key returns
+    that payment again, as it is now, and charges nothing.
+    Raises, writing nothing: ``permission_denied``, ``invalid_amount``,
+    ``invoice_not_payable``, ``overpayment``, ``no_saved_payment_method``,
+    ``gateway_unavailable``, ``idempotency_conflict``.
+    Locks: invoice (phase 1), invoice and payment (phase 3).
+    """
+    permissions.require(actor, permissions.CHARGE)
+    if amount is not None:
+        amount = parse_money(amount, invoice.currency)
+    payment, replayed = _begin(invoice, actor, amount, payment_method, idempotency_key)
+    if replayed:
+        return payment
+    return complete_charge(payment, actor)
+
+
+def complete_charge(payment, actor):
+    """Phases 2 and 3 for a committed pending payment. Call with no transaction open:
+    the gateway must never be called while we hold a row lock."""
+    method = payment.payment_method
+    try:
+        gateway = get_gateway(method.gateway)
+        result = gateway.charge(
+            token=method.token,
+            amount=payment.amount,
+            idempotency_key=str(payment.gateway_key),
+            description=f"Invoice {payment.invoice.number}",
+            metadata={"invoice": payment.invoice.number, "payment": str(payment.pk)},
+        )
+    except GatewayError as exc:
+        if exc.money_may_have_moved:
+            note_unknown_outcome(payment, actor, exc.message)
+            payment.refresh_from_db()
+            return payment
+        result = GatewayCharge(
+            id="", status=FAILED, amount=payment.amount, failure_reason=exc.message
+        )
+    return settle_charge(payment=payment, charge=result, actor=actor)
+
+
+@transaction.atomic(durable=True)
+def note_unknown_outcome(payment, actor, message):
+    invoice = locks.lock_invoice(payment.invoice_id)
+    event(
+        invoice,
+        InvoiceEventKind.PAYMENT_UNKNOWN,
+        actor,
+        amount=payment.amount,
+        payment=payment,
+        message=f"{message} The charge stays pending until reconciliation looks it up.",
+    )
+
+
+def settle_charge(*, payment, charge, actor):
+    """Phase 3: record the gateway's answer (a GatewayCharge) on a pending payment.
+
+    ``succeeded`` moves the reserved amount into what is paid; ``failed`` frees it.
+    A payment that is no longer pending is returned unchanged, so settling twice
+    (a late answer racing the reconciliation) is harmless.
+    Locks: invoice, payment.
+    """
+    return record_charge_outcome(payment, charge, actor)[0]
+
+
+@transaction.atomic(durable=True)
+def record_charge_outcome(payment, charge, actor):
+    """``settle_charge`` that also says whether this call changed the payment."""
+    invoice = locks.lock_invoice(payment.invoice_id)
+    payment = locks.lock_payment(payment)
+    payment.invoice = invoice
+    if payment.status != PaymentStatus.PENDING:
+        return payment, False
+    if charge.status == SUCCEEDED and charge.amount != payment.amount:
+        # Never record an amount we did not ask for; leave it for a person.
+        raise BillingError(
+            ErrorCode.INVALID_STATE,
+            f"The gateway charged {format_money(charge.amount)} for payment #{payment.pk} "
+            f"of {format_money(payment.amount)}; it stays pending for review.",
+        )
+    payment.gateway_charge_id = charge.id or ""
+    if charge.status == SUCCEEDED:
+        payment.status = PaymentStatus.SUCCEEDED
+        move_invoice_amounts(
+            invoice, pending=-payment.amount, paid=payment.amount, due=-payment.amount
+        )
+        kind, message = InvoiceEventKind.PAYMENT_SUCCEEDED, str(payment.payment_method)
+    else:
+        payment.status = PaymentStatus.FAILED
+        payment.failure_reason = (charge.failure_reason or "The charge failed.")[:300]
+        move_invoice_amounts(invoice, pending=-payment.amount)
+        kind, message = InvoiceEventKind.PAYMENT_FAILED, payment.failure_reason
+    payment.save(update_fields=["status", "gateway_charge_id", "failure_reason"])
+    event(invoice, kind, actor, amount=payment.amount, payment=payment, message=message)
+    return payment, True
+
+
+def payment_retry(*, payment, actor, idempotency_key=None):
+    """Charge again after a failed attempt: a new payment on the same saved method,
+    for the failed amount or what is payable now if that is less.
+
+    Raises ``invalid_state`` unless ``payment`` is a failed charge, plus what
+    ``payment_charge`` raises.
+    """
+    permissions.require(actor, permissions.CHARGE)
+    if payment.status != PaymentStatus.FAILED or payment.method != PaymentMethodKind.SAVED_METHOD:
+        raise BillingError(
+            ErrorCode.INVALID_STATE,
+            f"This payment is {payment.get_status_display().lower()}; only a failed charge "
+            "can be retried.",
+        )
+    invoice = payment.invoice
+    invoice.refresh_from_db()
+    room = payable_room(invoice)
+    amount = min(payment.amount, room) if room.amount > 0 else payment.amount
+    return payment_charge(
+        invoice=invoice,
+        actor=actor,
+        amount=amount,
+        payment_method=payment.payment_method,
+        idempotency_key=idempotency_key,
+    )
+
+
+def charges_due_for_retry(*, max_attempts, spacing, now=None):
+    """The failed charges to retry now: the last charge attempt of each open invoice
+    with nothing in flight, when it failed at least ``spacing`` ago and the invoice
+    has had at most ``max_attempts`` failed attempts (the first and its retries)."""
+    now = now or timezone.now()
+    attempts = Payment.objects.filter(
+        invoice=OuterRef("invoice_id"), method=PaymentMethodKind.SAVED_METHOD
+    ).order_by("-created_at", "-id")
+    failures = (
+        Payment.objects.filter(
+            invoice=OuterRef("invoice_id"),
+            method=PaymentMethodKind.SAVED_METHOD,
+            status=PaymentStatus.FAILED,
+        )
+        .values("invoice_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return (
+        Payment.objects.filter(
+            method=PaymentMethodKind.SAVED_METHOD,
+            status=PaymentStatus.FAILED,
+            created_at__lte=now - spacing,
+            invoice__status__in=[InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID],
+            invoice__amount_pending=0,
+            pk=Subquery(attempts.values("pk")[:1]),
+        )
+        .annotate(failures=Subquery(failures))
+        .filter(failures__lte=max_attempts)
+        .select_related("invoice__customer", "payment_method")
+        .order_by("pk")
+    )
+
+
+@transaction.atomic(durable=True)
+def _issue_and_begin(invoice, actor, idempotency_key):
+    key = Idempotency("invoice_issue_and_charge", idempotency_key, dict(invoice=invoice.pk), actor)
+    if key.claim():
+        return key.replay, None
+    invoice = locks.lock_invoice(invoice)
+    payment_method = saved_method(invoice, None)
+    gateway_for(payment_method)
+    issue_draft(invoice, actor)
+    payment = None
+    if invoice.status != InvoiceStatus.PAID and payable_room(invoice).amount > 0:
+        payment = start_charge(invoice, payment_method, None, actor)
+    return key.finish(invoice), payment
+
+
+def invoice_issue_and_charge(*, invoice, actor, idempotency_key=None):
+    """Issue a draft (applying the customer's credit first) and charge the default
+    saved method for what is still due, in the charge's two phases.
+
+    Returns the invoice; its newest payment is the charge and says how it went
+    (nothing is charged when credit paid it all). Raises, writing nothing:
+    ``permission_denied``, ``invalid_state`` (not a draft, no lines),
+    ``no_saved_payment_method``, ``gateway_unavailable``, ``idempotency_conflict``.
+    """
+    permissions.require(actor, permissions.MANAGE_INVOICES)
+    permissions.require(actor, permissions.CHARGE)
+    invoice, payment = _issue_and_begin(invoice, actor, idempotency_key)
+    if payment is not None:
+        complete_charge(payment, actor)
+        invoice.refresh_from_db()
+    return invoice

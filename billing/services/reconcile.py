@@ -1,0 +1,116 @@
+"""Settle what a gateway's silence left pending, by asking the gateway.
+
+A charge or gateway refund stays ``pending`` when the gateway's answer did not
+arrive (a timeout, a crash between the phases, an exception after the gateway
+acted). ``reconcile_pending`` looks each one up by its idempotency key: money
+taken → succeeded; no record at the gateway → failed; the gateway cannot tell →
+left for the next run. It settles through ``settle_charge``/``settle_refund``,
+which lock the rows and ignore a record that is no longer pending, so it is safe
+beside staff work and beside another run of itself.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+
+from billing import permissions
+from billing.errors import BillingError
+from billing.gateways import get_gateway
+from billing.gateways.base import FAILED, GatewayCharge, GatewayError, GatewayRefund
+from billing.models import Payment, PaymentMethodKind, PaymentStatus, Refund, RefundStatus
+from billing.services.charges import record_charge_outcome
+from billing.services.refunds import record_refund_outcome
+
+
+@dataclass
+class Reconciliation:
+    settled: int = 0
+    left_pending: int = 0
+    lines: list = field(default_factory=list)
+
+
+def reconcile_pending(*, actor, older_than=None, dry_run=False):
+    """Look up every charge and gateway refund pending for longer than
+    ``older_than`` (default ``BILLING_RECONCILE_AFTER_SECONDS``) and settle it.
+
+    The wait keeps it from judging a call that is still in flight: a charge not
+    found at the gateway is only "not taken" once the call can no longer land.
+    With ``dry_run`` it asks the gateway and reports, and writes nothing.
+    Returns a Reconciliation (counts and one line per record).
+    """
+    permissions.require(actor, permissions.CHARGE)
+    if older_than is None:
+        older_than = datetime.timedelta(seconds=settings.BILLING_RECONCILE_AFTER_SECONDS)
+    cutoff = timezone.now() - older_than
+    report = Reconciliation()
+    payments = Payment.objects.filter(
+        status=PaymentStatus.PENDING,
+        method=PaymentMethodKind.SAVED_METHOD,
+        created_at__lte=cutoff,
+    ).select_related("payment_method", "invoice")
+    for payment in payments.order_by("pk"):
+        _reconcile_charge(payment, actor, dry_run, report)
+    refunds = Refund.objects.filter(status=RefundStatus.PENDING, created_at__lte=cutoff)
+    for refund in refunds.select_related("payment__payment_method", "payment__invoice"):
+        _reconcile_refund(refund, actor, dry_run, report)
+    return report
+
+
+def _reconcile_charge(payment, actor, dry_run, report):
+    name = f"payment #{payment.pk} ({payment.invoice})"
+    try:
+        gateway = get_gateway(payment.payment_method.gateway)
+        charge = gateway.find_charge(idempotency_key=str(payment.gateway_key))
+    except GatewayError as exc:
+        report.left_pending += 1
+        report.lines.append(f"{name}: left pending, the gateway cannot tell yet ({exc.message})")
+        return
+    if charge is None:
+        charge = GatewayCharge(
+            id="",
+            status=FAILED,
+            amount=payment.amount,
+            failure_reason="The gateway has no record of this charge: no money was taken.",
+        )
+    _settle(
+        report, f"{name}: {charge.status}", dry_run, record_charge_outcome, payment, charge, actor
+    )
+
+
+def _reconcile_refund(refund, actor, dry_run, report):
+    payment = refund.payment
+    name = f"refund #{refund.pk} of payment #{payment.pk} ({payment.invoice})"
+    try:
+        gateway = get_gateway(payment.payment_method.gateway)
+        found = gateway.find_refund(
+            charge_id=payment.gateway_charge_id, idempotency_key=str(refund.gateway_key)
+        )
+    except GatewayError as exc:
+        report.left_pending += 1
+        report.lines.append(f"{name}: left pending, the gateway cannot tell yet ({exc.message})")
+        return
+    if found is None:
+        found = GatewayRefund(
+            id="",
+            status=FAILED,
+            amount=refund.amount,
+            failure_reason="The gateway has no record of this refund: nothing was given back.",
+        )
+    _settle(report, f"{name}: {found.status}", dry_run, record_refund_outcome, refund, found, actor)
+
+
+def _settle(report, line, dry_run, record_outcome, *args):
+    if not dry_run:
+        try:
+            _, changed = record_outcome(*args)
+        except BillingError as exc:
+            report.left_pending += 1
+            report.lines.append(f"{line}, but left pending: {exc.message}")
+            return
+        if not changed:  # another run or the late answer settled it first
+            report.lines.append(f"{line}: already settled")
+            return
+    report.settled += 1
+    report.lines.append(line)
