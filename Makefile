@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/billing
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install run test lint test-sqlite test-postgres migrate demo bench clean
+.PHONY: install chromium run test lint test-sqlite test-postgres migrate demo bench clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -34,11 +34,20 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-test-sqlite: install
+# The browser tests drive Debian's Chromium through Playwright, which cannot download
+# its own browser here. Installed with apt-get when missing (as root, or via sudo).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
+	}
+
+test-sqlite: install chromium
 	env -u DATABASE_URL $(BIN)/pytest
 
 # With CI=true a missing PostgreSQL fails the run; elsewhere it is skipped, loudly.
-test-postgres: install
+test-postgres: install chromium
 	@if DATABASE_URL=$(POSTGRES_URL) $(BIN)/python scripts/wait_for_postgres.py; then \
 		DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest; \
 	elif [ "$$CI" = "true" ]; then \
