@@ -47,7 +47,7 @@ class Command(BaseCommand):
             self._sandbox_test_cards(admin)
         self.stdout.write(
             f"Staff login: username “{DEMO_USER}”, password “{DEMO_PASSWORD}” "
-            "at http://127.0.0.1:8000/admin/"
+            "at http://127.0.0.1:8000/ (the Django admin is at /admin/)"
         )
 
     def _admin(self):
@@ -150,6 +150,21 @@ class Command(BaseCommand):
             details={"card_brand": brand, "card_last4": last4},
             excess_to_credit=True,
         )
+        charged = invoice(1)
+        services.payment_charge(invoice=charged, actor=actor)  # the default card: succeeds
+        declined_card = services.payment_method_add(
+            customer=customer,
+            gateway="sandbox",
+            token="sandbox_declined",
+            brand="Test declined",
+            last4="0002",
+            exp_month=12,
+            exp_year=2030,
+            actor=actor,
+            default=False,
+        )
+        declined = invoice(1)
+        services.payment_charge(invoice=declined, actor=actor, payment_method=declined_card)
         voided = invoice(1, apply_credit=False)
         services.invoice_void(invoice=voided, actor=actor, reason="Issued by mistake")
 
