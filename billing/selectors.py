@@ -1,8 +1,30 @@
 """Reads: balances, lookups and reports. Nothing here writes."""
 
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum
+from django.utils import timezone
+from moneyed import Money
+
 from billing.errors import BillingError, ErrorCode
-from billing.models import Invoice, MoneyBalance
-from billing.money import currency_code, zero
+from billing.models import (
+    PAYABLE_STATUSES,
+    BalanceEntry,
+    CreditNote,
+    Customer,
+    Invoice,
+    InvoiceEvent,
+    InvoiceStatus,
+    MoneyBalance,
+    Payment,
+    PaymentMethodKind,
+    PaymentStatus,
+    Refund,
+)
+from billing.money import currency_code, format_money, normalize, zero
 
 
 def customer_credit(*, customer, currency):
@@ -27,3 +49,574 @@ def invoice_get(*, reference):
         raise BillingError(
             ErrorCode.INVOICE_NOT_FOUND, f"There is no invoice {reference}.", field="invoice"
         ) from None
+
+
+# -- pages of rows -----------------------------------------------------------------
+
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list, with no total count (counting a million rows on every
+    page load costs more than the page). ``next``/``previous`` are the query
+    parameters of the neighbouring pages, for ``{% querystring %}``."""
+
+    rows: list
+    has_next: bool = False
+    has_previous: bool = False
+    next: dict = field(default_factory=dict)
+    previous: dict = field(default_factory=dict)
+
+
+def keyset_page(queryset, *, after=None, before=None, size=PAGE_SIZE):
+    """``size`` rows of ``queryset`` after the cursor ``after`` (or before
+    ``before``), fetching one extra row to know whether there is more.
+
+    The queryset's ordering is the key: descending, unique, ending with the
+    primary key (``-pk`` when it has none; the invoice list orders by
+    ``-issue_date, -pk`` when filtered by date). A cursor is the key's values of
+    a row joined by "~" (``"12345"``, ``"2026-03-14~12345"``); one that does not
+    parse gives the first page. Keyset pagination costs the same on the first
+    page and the ten-thousandth, where OFFSET reads and drops every row before.
+    """
+    keys = [key.lstrip("-") for key in queryset.query.order_by] or ["pk"]
+    if keys[-1] not in ("pk", "id"):
+        keys.append("pk")
+    newest_first = queryset.order_by(*[f"-{key}" for key in keys])
+    after, before = _cursor(queryset.model, keys, after), _cursor(queryset.model, keys, before)
+    if before is not None:
+        oldest_first = newest_first.reverse().filter(_beyond(keys, before, "gt"))
+        rows = list(oldest_first[: size + 1])
+        has_previous, rows = len(rows) > size, rows[:size][::-1]
+        has_next = bool(rows)  # We came from the older page.
+    else:
+        if after is not None:
+            newest_first = newest_first.filter(_beyond(keys, after, "lt"))
+        rows = list(newest_first[: size + 1])
+        has_next, rows = len(rows) > size, rows[:size]
+        has_previous = after is not None and bool(rows)
+
+    def cursor(row):
+        return "~".join(str(getattr(row, key)) for key in keys)
+
+    return Page(
+        rows=rows,
+        has_next=has_next,
+        has_previous=has_previous,
+        next={"after": cursor(rows[-1]), "before": None} if has_next else {},
+        previous={"before": cursor(rows[0]), "after": None} if has_previous else {},
+    )
+
+
+def _cursor(model, keys, text):
+    """A cursor's values, one per key, or None if there is none or it is junk."""
+    if text in (None, ""):
+        return None
+    parts = str(text).split("~")
+    if len(parts) != len(keys):
+        return None
+    try:
+        values = [
+            (model._meta.pk if key == "pk" else model._meta.get_field(key)).to_python(part)
+            for key, part in zip(keys, parts, strict=True)
+        ]
+    except (ValidationError, FieldDoesNotExist):
+        return None
+    return values if None not in values else None
+
+
+def _beyond(keys, values, op):
+    """Rows past ``values`` in key order: (k1, k2) < (v1, v2) written as
+    ``k1 <= v1 AND (k1 < v1 OR k2 < v2)``, so an index on (k1, k2) answers it."""
+    first, value = keys[0], values[0]
+    if len(keys) == 1:
+        return Q(**{f"{first}__{op}": value})
+    return Q(**{f"{first}__{op}e": value}) & (
+        Q(**{f"{first}__{op}": value}) | _beyond(keys[1:], values[1:], op)
+    )
+
+
+def offset_page(queryset, *, number=1, size=PAGE_SIZE):
+    """Page ``number`` (from 1) of an ordered queryset; for short lists such as
+    customers (thousands), where an offset is cheap."""
+    number = max(int(number or 1), 1)
+    start = (number - 1) * size
+    rows = list(queryset[start : start + size + 1])
+    has_next, rows = len(rows) > size, rows[:size]
+    return Page(
+        rows=rows,
+        has_next=has_next,
+        has_previous=number > 1,
+        next={"page": number + 1} if has_next else {},
+        previous={"page": number - 1 if number > 2 else None} if number > 1 else {},
+    )
+
+
+# -- invoices ----------------------------------------------------------------------
+
+OVERDUE = "overdue"
+# A number-like search also finds customers named like it ("3M"); at most this many.
+NAME_MATCHES_WITH_NUMBER = 50
+
+
+def overdue_q(today=None):
+    """Overdue is shown, never stored: payable, due date past, something due."""
+    today = today or timezone.localdate()
+    return Q(status__in=PAYABLE_STATUSES, due_date__lt=today, amount_due__gt=0)
+
+
+def _looks_like_number(text):
+    return any(c.isdigit() for c in text) and not any(c.isspace() for c in text)
+
+
+def invoice_list(
+    *,
+    status="",
+    customer=None,
+    currency="",
+    issued_from=None,
+    issued_to=None,
+    search="",
+    today=None,
+):
+    """Invoices for the list page, filtered, newest first: by id, or by issue
+    date when filtered by it (lazy; page it with ``keyset_page``). ``status``
+    is a stored status or ``"overdue"``.
+
+    ``search`` matches an invoice number by its prefix ("INV-2026-0001", or
+    "2026-0001" without the "INV-") or a customer's name anywhere. The name is
+    resolved to customer ids first, so the database can use the invoice's
+    customer index instead of joining every invoice to its customer.
+    """
+    invoices = Invoice.objects.select_related("customer")
+    if status == OVERDUE:
+        invoices = invoices.filter(overdue_q(today))
+    elif status:
+        invoices = invoices.filter(status=status)
+    if customer is not None:
+        invoices = invoices.filter(customer=customer)
+    if currency:
+        invoices = invoices.filter(currency=currency)
+    if issued_from or issued_to:
+        # Ids follow creation, so old issue dates are far down the id order:
+        # sorted by date, the (issue_date, id) index answers any range at once.
+        invoices = invoices.order_by("-issue_date", "-pk")
+    if issued_from:
+        invoices = invoices.filter(issue_date__gte=issued_from)
+    if issued_to:
+        invoices = invoices.filter(issue_date__lte=issued_to)
+    search = (search or "").strip()
+    if search:
+        invoices = invoices.filter(_invoice_search_q(search))
+    return invoices
+
+
+def _invoice_search_q(search):
+    customers = Customer.objects.filter(name__icontains=search).values("pk")
+    if not _looks_like_number(search):
+        return Q(customer__in=customers)
+    # "INV-2026-0001" (or "2026-0001"): a prefix of the number, which the
+    # invoice_number_prefix index (varchar_pattern_ops) answers. The few
+    # customers whose name holds such text are looked up first: an OR with a
+    # subquery would make PostgreSQL scan every invoice.
+    prefix = search.upper()
+    if prefix[0].isdigit():
+        prefix = f"INV-{prefix}"
+    ids = list(customers[:NAME_MATCHES_WITH_NUMBER])
+    by_number = Q(number__startswith=prefix)
+    return by_number | Q(customer__in=[row["pk"] for row in ids]) if ids else by_number
+
+
+def invoice_for_page(*, pk):
+    """The invoice of the invoice page, or Invoice.DoesNotExist."""
+    return Invoice.objects.select_related("customer", "created_by").get(pk=pk)
+
+
+def invoice_lines(*, invoice):
+    return invoice.lines.order_by("position", "id")
+
+
+def invoice_payments(*, invoice):
+    """The invoice's payments, oldest first, each with its refunds and saved method."""
+    refunds = Refund.objects.select_related("created_by").order_by("created_at", "id")
+    return (
+        Payment.objects.filter(invoice=invoice)
+        .select_related("payment_method", "created_by", "voided_by")
+        .prefetch_related(Prefetch("refunds", queryset=refunds))
+        .order_by("created_at", "id")
+    )
+
+
+def invoice_credit_notes(*, invoice):
+    """The invoice's credit notes, oldest first, each with the status (and a
+    failure's reason) of its refund: a note refunds at most one payment, once,
+    so two subqueries say it without a query per note."""
+    refund = Refund.objects.filter(credit_note=OuterRef("pk")).order_by("pk")
+    return (
+        CreditNote.objects.filter(invoice=invoice)
+        .select_related("created_by", "refund_payment")
+        .annotate(
+            refund_status=Subquery(refund.values("status")[:1]),
+            refund_failure=Subquery(refund.values("failure_reason")[:1]),
+        )
+        .order_by("created_at", "id")
+    )
+
+
+def invoice_refundable_payments(*, invoice):
+    """The invoice's succeeded payments with something left to refund, oldest
+    first (a credit note's refund takes one of them)."""
+    payments = (
+        Payment.objects.filter(invoice=invoice, status=PaymentStatus.SUCCEEDED)
+        .select_related("payment_method")
+        .order_by("created_at", "id")
+    )
+    return [payment for payment in payments if payment.refundable.amount > 0]
+
+
+@dataclass(frozen=True)
+class CreditNoteAfter:
+    """An invoice's amounts, and its customer's credit, after a credit note."""
+
+    total: Money
+    credited: Money
+    paid: Money
+    due: Money
+    credit: Money
+    status: str
+    # {field or None: message} for parts beyond what the invoice allows.
+    exceeds: dict = field(default_factory=dict)
+
+    @property
+    def status_label(self):
+        return InvoiceStatus(self.status).label
+
+
+def credit_note_after(*, invoice, credit, reduce_due, refund, to_credit, refund_payment=None):
+    """What ``credit_note_issue`` would leave: pure arithmetic for a preview
+    (no query, nothing written). The service stays the authority and checks
+    every limit again on the locked rows; ``exceeds`` only names the parts a
+    preview can already tell are too large.
+
+    The note's total is credited; ``reduce_due`` lowers the due; ``refund`` and
+    ``to_credit`` leave what is paid; ``to_credit`` (and a refund of a payment
+    made from credit, which goes back where it came from) adds to the credit.
+    """
+    total = reduce_due + refund + to_credit
+    credited = invoice.amount_credited + total
+    paid = invoice.amount_paid - refund - to_credit
+    due = invoice.amount_due - reduce_due
+    back_to_credit = refund_payment is not None and (
+        refund_payment.method == PaymentMethodKind.CUSTOMER_CREDIT
+    )
+    credit_after = credit + to_credit + (refund if back_to_credit else zero(credit.currency))
+    if due.amount == 0:
+        status = InvoiceStatus.PAID
+    elif paid.amount > 0:
+        status = InvoiceStatus.PARTIALLY_PAID
+    else:
+        status = InvoiceStatus.OPEN
+    exceeds = {}
+    room = invoice.amount_due - invoice.amount_pending
+    if reduce_due > room:
+        exceeds["reduce_due"] = f"Only {format_money(room)} is due on invoice {invoice}."
+    if refund_payment is not None and refund > refund_payment.refundable:
+        exceeds["refund"] = (
+            f"At most {format_money(refund_payment.refundable)} of this payment can be refunded."
+        )
+    if paid.amount < 0 and "refund" not in exceeds:
+        exceeds["to_credit"] = (
+            f"Only {format_money(invoice.amount_paid)} paid on invoice {invoice} can be "
+            "refunded or go to credit."
+        )
+    creditable = invoice.total - invoice.amount_credited
+    if total > creditable and not exceeds:
+        exceeds[None] = (
+            f"Only {format_money(creditable)} of invoice {invoice} can still be credited."
+        )
+    return CreditNoteAfter(
+        total=invoice.total,
+        credited=credited,
+        paid=paid,
+        due=due,
+        credit=credit_after,
+        status=status,
+        exceeds=exceeds,
+    )
+
+
+def invoice_events(*, invoice):
+    """The invoice's timeline, newest first, with who did each thing."""
+    return InvoiceEvent.objects.filter(invoice=invoice).select_related("created_by").order_by("-pk")
+
+
+# -- customers ---------------------------------------------------------------------
+
+
+def customer_list(*, search=""):
+    """Customers by name, optionally those whose name, e-mail or external
+    reference contains ``search``; with their credit balances."""
+    customers = Customer.objects.order_by("name", "pk").prefetch_related(
+        Prefetch("balances", queryset=MoneyBalance.objects.filter(amount__gt=0))
+    )
+    search = (search or "").strip()
+    if search:
+        customers = customers.filter(
+            Q(name__icontains=search)
+            | Q(email__icontains=search)
+            | Q(external_ref__icontains=search)
+        )
+    return customers
+
+
+def outstanding_by_customer(*, customers):
+    """{customer id: [Money per currency]} of what the customers' payable invoices
+    still ask for; one grouped query for a page of customers."""
+    rows = (
+        Invoice.objects.filter(customer__in=customers, status__in=PAYABLE_STATUSES)
+        .values("customer_id", "currency")
+        .annotate(due=Sum("amount_due"))
+        .order_by("customer_id", "currency")
+    )
+    outstanding = defaultdict(list)
+    for row in rows:
+        outstanding[row["customer_id"]].append(normalize(Money(row["due"], row["currency"])))
+    return dict(outstanding)
+
+
+def customer_for_page(*, pk):
+    """The customer of the customer page, or Customer.DoesNotExist."""
+    return Customer.objects.get(pk=pk)
+
+
+def customer_invoices(*, customer, limit=10):
+    return customer.invoices.order_by("-pk")[:limit]
+
+
+def customer_payment_methods(*, customer):
+    return customer.payment_methods.order_by("-is_default", "pk")
+
+
+def default_payment_method(*, customer):
+    """The saved method a charge takes when none is named, or None."""
+    return customer.payment_methods.filter(is_default=True).first()
+
+
+def customer_balances(*, customer):
+    """Every credit balance the customer has had, by currency (zero ones too:
+    their ledger still explains how they got there). ``has_payable_invoices``
+    says whether credit in that currency could pay an invoice now ("Apply
+    credit"); a subquery, so the region still runs one query."""
+    payable = _payable_invoices().filter(
+        customer=OuterRef("customer"), currency=OuterRef("currency")
+    )
+    return customer.balances.annotate(has_payable_invoices=Exists(payable)).order_by("currency")
+
+
+def _payable_invoices():
+    """Invoices something can be paid on now: payable, and not all of the due
+    reserved by charges in flight."""
+    return Invoice.objects.filter(status__in=PAYABLE_STATUSES, amount_due__gt=F("amount_pending"))
+
+
+def customer_payable_invoices(*, customer, currency):
+    """The customer's invoices in ``currency`` that credit can pay now, the
+    oldest debt first (earliest due date; no due date last)."""
+    return (
+        _payable_invoices()
+        .filter(customer=customer, currency=currency_code(currency))
+        .order_by(F("due_date").asc(nulls_last=True), "pk")
+    )
+
+
+def customer_ledger(*, customer, limit=100):
+    """The latest ledger entries of all the customer's balances, newest first."""
+    return (
+        BalanceEntry.objects.filter(balance__customer=customer)
+        .select_related("created_by", "invoice", "credit_note")
+        .order_by("-pk")[:limit]
+    )
+
+
+# -- payments and credit notes -----------------------------------------------------
+
+
+def payment_list(
+    *,
+    status="",
+    method="",
+    currency="",
+    customer=None,
+    paid_from=None,
+    paid_to=None,
+    search="",
+):
+    """Payments for the list page and its CSV export, filtered, newest first:
+    by id, or by the day the customer paid when filtered by it, so the
+    (paid_at, id) index answers any date range (lazy; page it with
+    ``keyset_page``). ``search`` is an invoice number's prefix or a customer's
+    name, as on the invoice list."""
+    payments = Payment.objects.select_related(
+        "invoice__customer", "payment_method", "created_by"
+    ).order_by("-pk")
+    if status:
+        payments = payments.filter(status=status)
+    if method:
+        payments = payments.filter(method=method)
+    if currency:
+        payments = payments.filter(currency=currency)
+    if customer is not None:
+        payments = payments.filter(invoice__customer=customer)
+    if paid_from or paid_to:
+        payments = payments.order_by("-paid_at", "-pk")
+    if paid_from:
+        payments = payments.filter(paid_at__gte=paid_from)
+    if paid_to:
+        payments = payments.filter(paid_at__lte=paid_to)
+    search = (search or "").strip()
+    if search:
+        payments = payments.filter(_by_invoice_search_q(search))
+    return payments
+
+
+def credit_note_list(
+    *,
+    reason="",
+    currency="",
+    customer=None,
+    issued_from=None,
+    issued_to=None,
+    search="",
+):
+    """Credit notes for the list page and its CSV export, filtered, newest
+    first: by id, or by issue date when filtered by it (lazy; page it with
+    ``keyset_page``). ``search`` is a prefix of the credit note's or its
+    invoice's number ("CN-2026-0001", "INV-2026-0001", or "2026-0001" for
+    both) or a customer's name."""
+    notes = CreditNote.objects.select_related("invoice__customer", "created_by").order_by("-pk")
+    if reason:
+        notes = notes.filter(reason=reason)
+    if currency:
+        notes = notes.filter(currency=currency)
+    if customer is not None:
+        notes = notes.filter(invoice__customer=customer)
+    if issued_from or issued_to:
+        notes = notes.order_by("-issue_date", "-pk")
+    if issued_from:
+        notes = notes.filter(issue_date__gte=issued_from)
+    if issued_to:
+        notes = notes.filter(issue_date__lte=issued_to)
+    search = (search or "").strip()
+    if search:
+        notes = notes.filter(_by_invoice_search_q(search, own_number="CN"))
+    return notes
+
+
+def _by_invoice_search_q(search, *, own_number=None):
+    """A payment's or credit note's search, as the invoice list's: its
+    invoice's number by prefix (and, with ``own_number``, its own), or its
+    customer's name anywhere, resolved to customer ids first."""
+    customers = Customer.objects.filter(name__icontains=search).values("pk")
+    if not _looks_like_number(search):
+        return Q(invoice__customer__in=customers)
+    text = search.upper()
+    by_number = Q(invoice__number__startswith=f"INV-{text}" if text[0].isdigit() else text)
+    if own_number:
+        by_number |= Q(number__startswith=f"{own_number}-{text}" if text[0].isdigit() else text)
+    ids = [row["pk"] for row in customers[:NAME_MATCHES_WITH_NUMBER]]
+    return by_number | Q(invoice__customer__in=ids) if ids else by_number
+
+
+# -- dashboard ---------------------------------------------------------------------
+
+AGEING_BUCKETS = (
+    # key, label, (min, max) days past the due date; None is open-ended.
+    ("current", "Current", (None, 0)),
+    ("d1_30", "1–30 days", (1, 30)),
+    ("d31_60", "31–60 days", (31, 60)),
+    ("d61_90", "61–90 days", (61, 90)),
+    ("d90_plus", "90+ days", (91, None)),
+)
+
+
+def _days_overdue_q(low, high, today):
+    """Invoices ``low``..``high`` days past due (inclusive); "current" also holds
+    invoices without a due date."""
+    if high is not None and high <= 0:
+        return Q(due_date__isnull=True) | Q(due_date__gte=today)
+    q = Q(due_date__lte=today - timedelta(days=low))
+    if high is not None:
+        q &= Q(due_date__gte=today - timedelta(days=high))
+    return q
+
+
+def receivables(*, today=None):
+    """Per currency, what payable invoices still ask for: the outstanding total,
+    the overdue part, and the ageing buckets (by days past the due date).
+    One grouped query; sums never mix currencies."""
+    today = today or timezone.localdate()
+    sums = {
+        key: Sum("amount_due", filter=_days_overdue_q(low, high, today))
+        for key, _label, (low, high) in AGEING_BUCKETS
+    }
+    rows = (
+        Invoice.objects.filter(status__in=PAYABLE_STATUSES)
+        .values("currency")
+        .annotate(outstanding=Sum("amount_due"), count=Count("pk"), **sums)
+        .order_by("currency")
+    )
+    result = []
+    for row in rows:
+        currency = row["currency"]
+
+        def money(value, currency=currency):
+            return normalize(Money(value or 0, currency))
+
+        outstanding = money(row["outstanding"])
+        buckets = []
+        for key, label, _days in AGEING_BUCKETS:
+            amount = money(row[key])
+            share = amount.amount / outstanding.amount * 100 if outstanding.amount else 0
+            buckets.append({"key": key, "label": label, "amount": amount, "percent": round(share)})
+        overdue = sum((b["amount"] for b in buckets[1:]), zero(currency))
+        result.append(
+            {
+                "currency": currency,
+                "count": row["count"],
+                "outstanding": outstanding,
+                "overdue": overdue,
+                "buckets": buckets,
+            }
+        )
+    return result
+
+
+def week_start(today=None):
+    """Monday 00:00 of this week, in the business's time zone."""
+    today = today or timezone.localdate()
+    monday = today - timedelta(days=today.weekday())
+    return timezone.make_aware(datetime.combine(monday, time.min))
+
+
+def payments_this_week(*, today=None):
+    """Succeeded payments recorded since Monday, per currency, with their count.
+    Credit applied to invoices is left out: no money arrived."""
+    rows = (
+        Payment.objects.filter(status=PaymentStatus.SUCCEEDED, created_at__gte=week_start(today))
+        .exclude(method=PaymentMethodKind.CUSTOMER_CREDIT)
+        .values("currency")
+        .annotate(total=Sum("amount"), count=Count("pk"))
+        .order_by("currency")
+    )
+    return [
+        {"amount": normalize(Money(row["total"], row["currency"])), "count": row["count"]}
+        for row in rows
+    ]
+
+
+def recent_events(*, limit=15):
+    """The latest events on any invoice, with the invoice, customer and person."""
+    return InvoiceEvent.objects.select_related("invoice__customer", "created_by").order_by("-pk")[
+        :limit
+    ]

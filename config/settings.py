@@ -128,7 +128,10 @@ STORAGES = {
     },
 }
 
-LOGIN_URL = "admin:login"
+# The back office's own sign-in page (billing/urls.py); the admin keeps its own.
+LOGIN_URL = "billing:login"
+LOGIN_REDIRECT_URL = "billing:dashboard"
+LOGOUT_REDIRECT_URL = "billing:login"
 
 # Currencies offered in forms. Any ISO 4217 code is accepted by the services;
 # amounts are checked against the currency's own minor unit (billing.money).

@@ -51,6 +51,10 @@ class CreditNote(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        indexes = [
+            # The credit notes list filtered by date is sorted by (issue_date, id).
+            models.Index(fields=["issue_date", "id"], name="credit_note_issue_date_id"),
+        ]
         constraints = [
             same_currency("credit_note", "total", "reduce_due", "refund_amount", "to_credit"),
             models.CheckConstraint(condition=Q(total__gt=0), name="credit_note_total_positive"),

@@ -85,7 +85,11 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "created_at"], name="payment_status_created")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="payment_status_created"),
+            # The payments list filtered by payment date is sorted by (paid_at, id).
+            models.Index(fields=["paid_at", "id"], name="payment_paid_at_id"),
+        ]
         constraints = [
             same_currency("payment", "amount", "amount_refunded", "amount_to_credit"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),

@@ -19,6 +19,7 @@ from billing.models import (
 )
 from billing.money import currency_code, format_money, parse_money, zero
 from billing.services._common import (
+    Idempotency,
     balance_move,
     ensure_payable,
     event,
@@ -57,17 +58,24 @@ def apply_credit(invoice, balance, amount, actor):
 
 
 @transaction.atomic(durable=True)
-def credit_apply(*, invoice, actor, amount=None):
+def credit_apply(*, invoice, actor, amount=None, idempotency_key=None):
     """Pay an invoice from the customer's credit in its currency.
 
     ``amount`` defaults to the most it can: the smaller of the credit and what is
-    payable. Raises ``invoice_not_payable``, ``insufficient_balance`` (no credit,
-    or less than ``amount``), ``overpayment`` (more than is due).
-    Locks: invoice, customer balance.
+    payable. The same ``idempotency_key`` with the same request returns the first
+    payment and writes nothing. Raises ``invoice_not_payable``,
+    ``insufficient_balance`` (no credit, or less than ``amount``), ``overpayment``
+    (more than is due), ``idempotency_conflict``. Locks: invoice, customer balance.
     """
     permissions.require(actor, permissions.RECORD)
     if amount is not None:
         amount = parse_money(amount, invoice.currency)
+    key = Idempotency(
+        "credit_apply", idempotency_key, dict(invoice=invoice.pk, amount=amount), actor
+    )
+    if key.claim():
+        return key.replay
+
     invoice = locks.lock_invoice(invoice)
     ensure_payable(invoice)
     room = payable_room(invoice)
@@ -92,15 +100,17 @@ def credit_apply(*, invoice, actor, amount=None):
             f"Only {format_money(room)} can be paid on invoice {invoice}.",
             field="amount",
         )
-    return apply_credit(invoice, balance, amount, actor)
+    return key.finish(apply_credit(invoice, balance, amount, actor))
 
 
 @transaction.atomic(durable=True)
-def balance_adjust(*, customer, amount, actor, reason):
+def balance_adjust(*, customer, amount, actor, reason, idempotency_key=None):
     """Correct a customer's credit by a signed amount, with a reason.
 
-    Raises ``invalid_amount`` for zero, ``insufficient_balance`` if it would
-    go below zero, ``invalid_value`` without a reason. Locks: the balance.
+    The same ``idempotency_key`` with the same request returns the first entry
+    and writes nothing. Raises ``invalid_amount`` for zero, ``insufficient_balance``
+    if it would go below zero, ``invalid_value`` without a reason,
+    ``idempotency_conflict``. Locks: the balance.
     """
     permissions.require(actor, permissions.ADJUST_BALANCE)
     reason = require_text(reason, "reason", "A reason")
@@ -111,15 +121,26 @@ def balance_adjust(*, customer, amount, actor, reason):
             field="amount",
         )
     amount = parse_money(amount, currency_code(amount.currency), allow_negative=True)
-    return balance_move(customer, amount, BalanceEntryKind.ADJUSTMENT, actor, reason=reason)
+    key = Idempotency(
+        "balance_adjust",
+        idempotency_key,
+        dict(customer=customer.pk, amount=amount, reason=reason),
+        actor,
+    )
+    if key.claim():
+        return key.replay
+    entry = balance_move(customer, amount, BalanceEntryKind.ADJUSTMENT, actor, reason=reason)
+    return key.finish(entry)
 
 
 @transaction.atomic(durable=True)
-def balance_pay_out(*, customer, amount, actor, reference, notes=""):
+def balance_pay_out(*, customer, amount, actor, reference, notes="", idempotency_key=None):
     """Record credit returned to the customer outside the system (a transfer, a
     cheque): a ``payout`` entry. ``reference`` says how it was paid out.
 
-    Raises ``insufficient_balance`` if the credit is smaller than ``amount``.
+    The same ``idempotency_key`` with the same request returns the first entry
+    and writes nothing. Raises ``insufficient_balance`` if the credit is smaller
+    than ``amount``, ``idempotency_conflict``. Locks: the balance.
     """
     permissions.require(actor, permissions.ADJUST_BALANCE)
     reference = require_text(reference, "reference", "A payout reference")
@@ -130,11 +151,16 @@ def balance_pay_out(*, customer, amount, actor, reference, notes=""):
             field="amount",
         )
     amount = parse_money(amount, currency_code(amount.currency))
-    return balance_move(
-        customer,
-        -amount,
-        BalanceEntryKind.PAYOUT,
+    notes = (notes or "").strip()
+    key = Idempotency(
+        "balance_pay_out",
+        idempotency_key,
+        dict(customer=customer.pk, amount=amount, reference=reference, notes=notes),
         actor,
-        reference=reference,
-        reason=(notes or "").strip(),
     )
+    if key.claim():
+        return key.replay
+    entry = balance_move(
+        customer, -amount, BalanceEntryKind.PAYOUT, actor, reference=reference, reason=notes
+    )
+    return key.finish(entry)

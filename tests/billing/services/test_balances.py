@@ -2,11 +2,11 @@ import pytest
 from moneyed import Money
 
 from billing import services
-from billing.models import BalanceEntry, Payment
+from billing.models import BalanceEntry, IdempotencyKey, Payment
 from billing.selectors import customer_credit
 from tests.billing.services._refusals import assert_refused
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay
+from tests.helpers import issued_invoice, pay, record_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -285,3 +285,120 @@ def test_balance_pay_out_is_for_managers_only(request, manager, customer, who):
         actor=request.getfixturevalue(who),
         reference="Transfer 9",
     )
+
+
+# -- idempotency keys ----------------------------------------------------------------------
+
+
+def test_balance_adjust_with_the_same_key_and_request_returns_the_first_entry(manager, customer):
+    first = services.balance_adjust(
+        customer=customer,
+        amount=usd("25.00"),
+        actor=manager,
+        reason="Goodwill",
+        idempotency_key="k",
+    )
+    after_first = record_counts()
+    again = services.balance_adjust(
+        customer=customer,
+        amount=usd("25.00"),
+        actor=manager,
+        reason="Goodwill",
+        idempotency_key="k",
+    )
+    assert again.pk == first.pk
+    assert record_counts() == after_first
+    assert IdempotencyKey.objects.get().operation == "balance_adjust"
+    assert customer_credit(customer=customer, currency="USD") == usd("25.00")
+
+
+def test_balance_adjust_refuses_the_same_key_for_a_different_request(manager, customer):
+    services.balance_adjust(
+        customer=customer,
+        amount=usd("25.00"),
+        actor=manager,
+        reason="Goodwill",
+        idempotency_key="k",
+    )
+    for amount, reason in ((usd("26.00"), "Goodwill"), (usd("25.00"), "Other")):
+        assert_refused(
+            "idempotency_conflict",
+            services.balance_adjust,
+            customer=customer,
+            amount=amount,
+            actor=manager,
+            reason=reason,
+            idempotency_key="k",
+        )
+
+
+def test_a_refused_adjustment_leaves_its_key_free_for_the_corrected_request(manager, customer):
+    assert_refused(
+        "insufficient_balance",
+        services.balance_adjust,
+        customer=customer,
+        amount=usd("-5.00"),
+        actor=manager,
+        reason="Fix",
+        idempotency_key="k",
+    )
+    entry = services.balance_adjust(
+        customer=customer, amount=usd("5.00"), actor=manager, reason="Fix", idempotency_key="k"
+    )
+    assert entry.balance_after == usd("5.00")
+
+
+def test_balance_pay_out_with_the_same_key_and_request_returns_the_first_entry(manager, customer):
+    give_credit(customer, manager, "50.00")
+
+    def pay_out(amount="20.00", reference="Transfer 9"):
+        return services.balance_pay_out(
+            customer=customer,
+            amount=usd(amount),
+            actor=manager,
+            reference=reference,
+            notes="By wire",
+            idempotency_key="p",
+        )
+
+    first = pay_out()
+    after_first = record_counts()
+    assert pay_out().pk == first.pk
+    assert record_counts() == after_first
+    assert customer_credit(customer=customer, currency="USD") == usd("30.00")
+    assert_refused("idempotency_conflict", pay_out, amount="21.00")
+    assert_refused("idempotency_conflict", pay_out, reference="Transfer 10")
+
+
+def test_credit_apply_with_the_same_key_and_request_returns_the_first_payment(
+    manager, customer, invoice
+):
+    give_credit(customer, manager, "30.00")
+    first = services.credit_apply(invoice=invoice, actor=manager, idempotency_key="a")
+    after_first = record_counts()
+    again = services.credit_apply(invoice=invoice, actor=manager, idempotency_key="a")
+    assert again.pk == first.pk
+    assert record_counts() == after_first
+    invoice.refresh_from_db()
+    assert invoice.amount_due == usd("70.00")
+    assert_refused(
+        "idempotency_conflict",
+        services.credit_apply,
+        invoice=invoice,
+        actor=manager,
+        amount=usd("10.00"),
+        idempotency_key="a",
+    )
+
+
+def test_balance_operations_share_no_keys_with_each_other(manager, customer, invoice):
+    give_credit(customer, manager, "50.00")
+    services.balance_adjust(
+        customer=customer, amount=usd("1.00"), actor=manager, reason="Fix", idempotency_key="x"
+    )
+    services.balance_pay_out(
+        customer=customer, amount=usd("1.00"), actor=manager, reference="T", idempotency_key="x"
+    )
+    services.credit_apply(invoice=invoice, actor=manager, idempotency_key="x")
+    assert BalanceEntry.objects.filter(kind__in=["adjustment", "payout"]).count() == 3
+    assert IdempotencyKey.objects.count() == 3

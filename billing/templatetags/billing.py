@@ -1,0 +1,82 @@
+"""Template filters of the back office: ``{% load billing %}``.
+
+Every amount on a page goes through ``money`` (billing.money.format_money), never
+``str(Money)``, which rounds for show.
+"""
+
+from django import template
+from django.utils import timezone
+
+from billing.models import PaymentMethodKind
+from billing.money import format_money
+
+register = template.Library()
+
+BRANDS = {
+    "amex": "American Express",
+    "diners": "Diners Club",
+    "discover": "Discover",
+    "jcb": "JCB",
+    "mastercard": "Mastercard",
+    "unionpay": "UnionPay",
+    "visa": "Visa",
+}
+
+
+@register.filter
+def money(amount):
+    """``{{ invoice.total|money }}`` → "1,250.00 USD", "48,000 JPY", "375.125 KWD"."""
+    return format_money(amount)
+
+
+@register.filter
+def number(value):
+    """A Decimal as people write it: ``{{ line.quantity|number }}`` → "2", "0.5",
+    "100" (``Decimal.normalize`` alone shows 100 as "1E+2")."""
+    if value is None or value == "":
+        return ""
+    return f"{value.normalize():f}"
+
+
+@register.filter
+def card_brand(brand):
+    """A gateway's brand code as people write it: "visa" → "Visa", "jcb" → "JCB"."""
+    brand = (brand or "").strip()
+    return BRANDS.get(brand.lower(), brand)
+
+
+@register.filter
+def card(brand, last4):
+    """``{{ method.brand|card:method.last4 }}`` → "Visa •••• 4242"."""
+    return f"{card_brand(brand)} •••• {last4}" if last4 else card_brand(brand)
+
+
+@register.filter
+def payment_method(payment):
+    """How a payment was made, with the detail a clerk recognises it by:
+    "Cheque #123", "Card terminal: Visa •••• 4242", "Bank transfer (ref TRX-1)"."""
+    method = payment.method
+    label = payment.get_method_display()
+    if method == PaymentMethodKind.CHEQUE and payment.cheque_number:
+        return f"Cheque #{payment.cheque_number}"
+    if method == PaymentMethodKind.CARD and payment.card_last4:
+        return f"{label}: {card(payment.card_brand, payment.card_last4)}"
+    if method == PaymentMethodKind.BANK_TRANSFER and payment.bank_reference:
+        return f"{label} (ref {payment.bank_reference})"
+    if method == PaymentMethodKind.SAVED_METHOD and payment.payment_method_id:
+        saved = payment.payment_method
+        return card(saved.brand, saved.last4)
+    return label
+
+
+@register.filter
+def card_expired(method):
+    """A saved card is expired after the last day of its expiry month."""
+    today = timezone.localdate()
+    return (method.exp_year, method.exp_month) < (today.year, today.month)
+
+
+@register.filter
+def lookup(mapping, key):
+    """``{{ outstanding|lookup:customer.pk }}``: a dict's value, or nothing."""
+    return mapping.get(key) if mapping else None

@@ -1,0 +1,66 @@
+"""The back office's pages, under the "billing" namespace (docs/frontend.md)."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from billing.views import (
+    balances,
+    credit_notes,
+    customers,
+    dashboard,
+    exports,
+    invoices,
+    payments,
+    refunds,
+)
+
+app_name = "billing"
+
+urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("invoices/", invoices.invoice_list, name="invoice_list"),
+    path("invoices/<int:pk>/", invoices.invoice_detail, name="invoice_detail"),
+    path("invoices/new/", invoices.invoice_create, name="invoice_create"),
+    path("invoices/<int:pk>/edit/", invoices.invoice_edit, name="invoice_edit"),
+    path("invoices/<int:pk>/issue/", invoices.invoice_issue, name="invoice_issue"),
+    path(
+        "invoices/<int:pk>/issue-and-charge/",
+        invoices.invoice_issue_and_charge,
+        name="invoice_issue_and_charge",
+    ),
+    path("invoices/<int:pk>/void/", invoices.invoice_void, name="invoice_void"),
+    path("invoices/<int:pk>/apply-credit/", invoices.credit_apply, name="credit_apply"),
+    path(
+        "invoices/<int:pk>/credit-notes/new/",
+        credit_notes.credit_note_issue,
+        name="credit_note_issue",
+    ),
+    path("invoices/<int:pk>/payments/new/", payments.payment_record, name="payment_record"),
+    path("invoices/<int:pk>/charge/", payments.payment_charge, name="payment_charge"),
+    path("customers/", customers.customer_list, name="customer_list"),
+    path("customers/<int:pk>/", customers.customer_detail, name="customer_detail"),
+    path("customers/<int:pk>/balances/adjust/", balances.balance_adjust, name="balance_adjust"),
+    path(
+        "customers/<int:pk>/balances/<str:currency>/pay-out/",
+        balances.balance_pay_out,
+        name="balance_pay_out",
+    ),
+    path(
+        "customers/<int:pk>/balances/<str:currency>/apply/",
+        balances.customer_credit_apply,
+        name="customer_credit_apply",
+    ),
+    path("payments/", payments.payment_list, name="payment_list"),
+    path("payments/<int:pk>/refund/", refunds.payment_refund, name="payment_refund"),
+    path("payments/<int:pk>/void/", payments.payment_void, name="payment_void"),
+    path("payments/<int:pk>/retry/", payments.payment_retry, name="payment_retry"),
+    path("payments/export.csv", exports.payment_export, name="payment_export"),
+    path("credit-notes/", credit_notes.credit_note_list, name="credit_note_list"),
+    path("credit-notes/export.csv", exports.credit_note_export, name="credit_note_export"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=False),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+]

@@ -1,0 +1,198 @@
+"""The few helpers every back-office view uses (docs/frontend.md, "Back office").
+
+One view serves a page and its regions: ``render_page`` renders the whole
+template, or, for an htmx request aimed at one of the page's regions, only that
+region's inline partial. A region's partial is named after its root element's
+id, so the region asks for itself (``hx-get`` of the page's own URL, target
+itself) and the ``HX-Target`` header names the partial to render.
+
+Action views answer an invalid form with ``render_form`` (status 422) and a
+success with ``action_done``: 204 and ``HX-Trigger`` events for htmx, a redirect
+with a message for a plain form post, so every page also works without
+JavaScript.
+"""
+
+import json
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.cache import patch_vary_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+from billing import permissions
+
+# htmx sends these; a response chosen by them must say so, or a cache (or the
+# browser's back button) could serve a region where a page belongs.
+VARY = ("HX-Request", "HX-Target")
+
+# The events the pages listen to (docs/frontend.md, "Events").
+INVOICE_CHANGED = "invoice-changed"
+CUSTOMER_CHANGED = "customer-changed"
+CLOSE_MODAL = "closeModal"
+SHOW_MESSAGE = "showMessage"
+
+
+def billing_perms(user):
+    """{codename: bool} for every billing permission, for templates to choose
+    which buttons to show (``{% if perms_billing.refund_payment %}``). The
+    services check again; this only keeps people from offers they cannot take."""
+    return {codename: permissions.has(user, codename) for codename in permissions.LABELS}
+
+
+def wants_partial(request, partials):
+    """The partial an htmx request asks for, or None for the whole page."""
+    htmx = getattr(request, "htmx", None)
+    if not htmx or htmx.history_restore_request or htmx.boosted:
+        return None
+    return htmx.target if htmx.target in partials else None
+
+
+def render_page(request, template, context=None, *, partials=(), push_url=None):
+    """The whole page, or the one region (an inline partial of ``template``
+    named like its root element's id) an htmx request targets.
+
+    ``push_url`` is the canonical URL of what a region shows (a list's filters
+    without the empty ones); htmx puts it in the address bar instead of the
+    request's own URL.
+    """
+    partial = wants_partial(request, partials)
+    response = _render(request, template, partial, context)
+    if partial and push_url:
+        response["HX-Push-Url"] = push_url
+    return response
+
+
+def list_url(request, query, cursors=None):
+    """A list's canonical URL: its valid, non-empty filters and page cursor."""
+    shown = query.copy()
+    for key, value in (cursors or {}).items():
+        shown[key] = value
+    return f"{request.path}?{shown.urlencode()}" if shown else request.path
+
+
+def _render(request, template, partial, context, status=200):
+    name = f"{template}#{partial}" if partial else template
+    context = dict(context or {})
+    context.setdefault("perms_billing", billing_perms(request.user))
+    response = TemplateResponse(request, name, context, status=status)
+    patch_vary_headers(response, VARY)
+    return response
+
+
+def render_modal(request, template, context=None):
+    """GET of an action: for htmx (a button aimed at ``#modal``) the
+    ``modal-dialog`` partial, which app.js opens with showModal(); without
+    JavaScript the same template as a page of its own, dialog shown open."""
+    htmx = getattr(request, "htmx", None)
+    partial = "modal-dialog" if htmx and htmx.target == "modal" else None
+    return _render(request, template, partial, context)
+
+
+def form_invalid(request, template, context=None):
+    """An action's form again, with its errors, status 422: for htmx only the
+    ``modal-form`` partial (the form replaces itself in the open dialog; the
+    htmx-config meta tag in base.html lets htmx swap a 422), otherwise the page."""
+    return render_form(request, template, context, status=422)
+
+
+def render_form(request, template, context=None, *, status=200):
+    """An action's form re-rendered without acting: "Add line", "Preview".
+    Like ``form_invalid`` (the ``modal-form`` partial for htmx aimed at the
+    form, the page otherwise) but 200: nothing was refused."""
+    htmx = getattr(request, "htmx", None)
+    partial = "modal-form" if htmx and htmx.target == "modal-form" else None
+    return _render(request, template, partial, context, status=status)
+
+
+def add_billing_error(form, error):
+    """Show a refused service call (BillingError) on the form: on the field it
+    names when the form has that field, otherwise above the form."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+# action_done's message levels (the toast's and the messages framework's).
+MESSAGE_LEVELS = {
+    "success": messages.SUCCESS,
+    "info": messages.INFO,
+    "warning": messages.WARNING,
+}
+
+
+def action_done(request, *, message, redirect_to, events=(INVOICE_CHANGED,), level="success"):
+    """A successful action. htmx: 204 with ``HX-Trigger`` — the data events
+    (regions refetch themselves), the message as a toast, then ``closeModal``.
+    Otherwise: a redirect with the message, so the page works without JS.
+
+    ``level`` is "warning" (or "info") when the action was made but did not
+    end as hoped: an invoice issued whose charge was declined is still issued."""
+    if getattr(request, "htmx", None):
+        triggers = {name: {} for name in events}
+        triggers[SHOW_MESSAGE] = {"text": str(message), "level": level}
+        # Last, so the form that sent the request is still in the page while the
+        # other events bubble from it to <body>.
+        triggers[CLOSE_MODAL] = {}
+        response = HttpResponse(status=204)
+        response["HX-Trigger"] = json.dumps(triggers)
+        return response
+    messages.add_message(request, MESSAGE_LEVELS[level], message)
+    return redirect(redirect_to)
+
+
+def forbidden(request, message):
+    """403 naming what is missing: a toast for htmx, a page otherwise."""
+    if getattr(request, "htmx", None):
+        return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
+    return TemplateResponse(request, "403.html", {"message": message}, status=403)
+
+
+def _login_redirect(request):
+    htmx = getattr(request, "htmx", None)
+    if htmx:
+        # A 302 would be followed by the XHR and the login page swapped into a
+        # region; send the whole browser there instead.
+        return_to = htmx.current_url_abs_path or request.get_full_path()
+        return HttpResponseClientRedirect(redirect_to_login(return_to).url)
+    return redirect_to_login(request.get_full_path())
+
+
+def staff_required(view):
+    """Signed-in, active staff holding ``view_billing``, or: not signed in (or
+    not staff) → the login page; staff without the permission → 403."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        user = request.user
+        if not (user.is_authenticated and user.is_active and user.is_staff):
+            return _login_redirect(request)
+        if not permissions.has(user, permissions.VIEW):
+            return forbidden(request, _missing(user, permissions.VIEW))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def permission_required(permission):
+    """For action views, under ``@staff_required``: 403 (naming the missing
+    permission) unless the user holds ``permission``. The service checks it
+    again; this answers before any form is shown or parsed."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not permissions.has(request.user, permission):
+                return forbidden(request, _missing(request.user, permission))
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _missing(user, permission):
+    label = permissions.LABELS[permission]
+    return f"{user.get_username()} may not {label}: the permission “{label}” is missing."

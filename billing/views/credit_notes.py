@@ -1,0 +1,126 @@
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from billing import permissions, selectors, services
+from billing.errors import BillingError
+from billing.forms import CreditNoteFilterForm, CreditNoteIssueForm, CursorForm
+from billing.models import Customer, Invoice, PaymentMethodKind, RefundStatus
+from billing.money import format_money
+from billing.views._htmx import (
+    CUSTOMER_CHANGED,
+    INVOICE_CHANGED,
+    action_done,
+    add_billing_error,
+    form_invalid,
+    list_url,
+    permission_required,
+    render_form,
+    render_modal,
+    render_page,
+    staff_required,
+)
+
+
+@staff_required
+def credit_note_list(request):
+    """Every credit note, newest first, by reason, customer, currency, issue
+    date and number, invoice number or customer name; "Export CSV" downloads
+    every row these filters match (views/exports.py)."""
+    form = CreditNoteFilterForm(request.GET)
+    filters = form.filters()
+    cursors = CursorForm(request.GET).cursors()
+    notes = selectors.credit_note_list(search=filters.pop("q", ""), **filters)
+    page = selectors.keyset_page(notes, **cursors)
+    query = form.query()
+    context = {
+        "section": "credit_notes",
+        "form": form,
+        "query": query,
+        "page": page,
+        "filter_customer": Customer.objects.filter(pk=filters.get("customer")).first()
+        if "customer" in filters
+        else None,
+    }
+    return render_page(
+        request,
+        "billing/credit_note_list.html",
+        context,
+        partials=("credit-note-table",),
+        push_url=list_url(request, query, cursors),
+    )
+
+
+ISSUE_TEMPLATE = "billing/modals/credit_note_issue.html"
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+@permission_required(permissions.ISSUE_CREDIT_NOTE)
+def credit_note_issue(request, pk):
+    """Credit an issued invoice: reduce what is due, refund a payment, move paid
+    money to the customer's credit. "Preview" shows the invoice after it (and
+    writes nothing); "Confirm" issues it."""
+    invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
+    credit = selectors.customer_credit(customer=invoice.customer, currency=invoice.currency)
+    payments = selectors.invoice_refundable_payments(invoice=invoice)
+    preview = "preview" in request.POST
+    form = CreditNoteIssueForm(
+        request.POST or None, invoice=invoice, payments=payments, preview=preview
+    )
+    context = {"invoice": invoice, "form": form, "credit": credit, "after": None}
+    if request.method == "GET":
+        return render_modal(request, ISSUE_TEMPLATE, context)
+    if not form.is_valid():
+        return form_invalid(request, ISSUE_TEMPLATE, context)
+    parts = form.parts()
+    refund_payment = form.cleaned_data.get("refund_payment") if parts["refund"].amount > 0 else None
+    if preview:
+        if not any(amount.amount > 0 for amount in parts.values()):
+            return render_form(request, ISSUE_TEMPLATE, context)  # Nothing to show yet.
+        after = selectors.credit_note_after(
+            invoice=invoice, credit=credit, refund_payment=refund_payment, **parts
+        )
+        for field, message in after.exceeds.items():
+            form.add_error(field if field in form.fields else None, message)
+        if after.exceeds:
+            return form_invalid(request, ISSUE_TEMPLATE, context)
+        return render_form(request, ISSUE_TEMPLATE, {**context, "after": after})
+    try:
+        note = services.credit_note_issue(
+            invoice=invoice,
+            reason=form.cleaned_data["reason"],
+            memo=form.cleaned_data["memo"],
+            refund_payment=refund_payment,
+            idempotency_key=str(form.cleaned_data["idempotency_key"]),
+            actor=request.user,
+            **parts,
+        )
+    except BillingError as error:
+        if error.field == "amount":
+            error.field = "refund"  # The refund is the only amount a payment check sees here.
+        add_billing_error(form, error)
+        return form_invalid(request, ISSUE_TEMPLATE, context)
+    message, level = _issued_message(note)
+    moves_credit = parts["to_credit"].amount > 0 or (
+        refund_payment is not None and refund_payment.method == PaymentMethodKind.CUSTOMER_CREDIT
+    )
+    return action_done(
+        request,
+        message=message,
+        level=level,
+        redirect_to=reverse("billing:invoice_detail", args=[invoice.pk]),
+        events=(INVOICE_CHANGED, CUSTOMER_CHANGED) if moves_credit else (INVOICE_CHANGED,),
+    )
+
+
+def _issued_message(note):
+    """What became of the note; its gateway refund may have failed after it was
+    committed (the note stands, its refund part was put back as paid)."""
+    message = f"Issued credit note {note.number} for {format_money(note.total)}."
+    refund = note.refunds.order_by("pk").first()
+    if refund is None or refund.status == RefundStatus.SUCCEEDED:
+        return message, "success"
+    if refund.status == RefundStatus.FAILED:
+        return f"{message} The refund failed at the gateway: {refund.failure_reason}", "warning"
+    return f"{message} The refund is pending; reconciliation will settle it.", "info"

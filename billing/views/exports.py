@@ -1,0 +1,168 @@
+"""CSV exports of the payments and credit notes lists (docs/frontend.md,
+"Customer actions and exports").
+
+An export holds every row the list's filters match, not just the page shown,
+in the list's order. It is streamed: rows are read with ``iterator()`` in
+chunks and written as they come, so a year of payments never sits in memory,
+and the query count is the same for ten rows or a million.
+
+Amounts are plain decimals at their currency's minor unit ("48000" JPY,
+"375.125" KWD, "12.50" USD) with the currency in a column of its own: never a
+float, never grouped digits, so a spreadsheet or an accounting import reads
+them exactly. Codes (status, method, reason) are the stable ones of the API.
+Every cell that starts like a formula is defused (``safe_cell``).
+"""
+
+import csv
+
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from billing import selectors
+from billing.forms import CreditNoteFilterForm, PaymentFilterForm
+from billing.money import normalize
+from billing.views._htmx import staff_required
+
+# Rows fetched per round trip (PostgreSQL streams them with a server-side cursor).
+CHUNK_SIZE = 2000
+
+# A spreadsheet runs a cell starting with one of these as a formula (CSV
+# injection, OWASP): prefixed with a single quote, it is only text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+PAYMENT_COLUMNS = (
+    "payment_id",
+    "payment_date",
+    "recorded_at",
+    "invoice_id",
+    "invoice",
+    "customer_id",
+    "customer",
+    "method",
+    "status",
+    "currency",
+    "amount",
+    "refunded",
+    "sent_to_credit",
+    "reference",
+    "recorded_by",
+)
+
+CREDIT_NOTE_COLUMNS = (
+    "credit_note_id",
+    "number",
+    "date",
+    "invoice_id",
+    "invoice",
+    "customer_id",
+    "customer",
+    "reason",
+    "currency",
+    "total",
+    "reduce_due",
+    "refund",
+    "to_credit",
+    "refunded_payment_id",
+    "issued_by",
+)
+
+
+def safe_cell(value):
+    """A cell as text; one a spreadsheet would take for a formula gets a
+    leading single quote. (Amounts here are never negative, so no number is
+    touched.)"""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def plain_amount(money):
+    """``Money`` as a plain decimal at its currency's minor unit: "48000", "375.125"."""
+    return f"{normalize(money).amount:f}"
+
+
+class _Echo:
+    """csv.writer writes to this and gets the line back, to yield it."""
+
+    def write(self, value):
+        return value
+
+
+def _csv_response(filename, header, rows):
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow([safe_cell(cell) for cell in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _filename(name):
+    return f"{name}-{timezone.localdate():%Y-%m-%d}.csv"
+
+
+def _local(moment):
+    return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+@require_safe
+@staff_required
+def payment_export(request):
+    """Every payment the payments list's filters match, as CSV."""
+    filters = PaymentFilterForm(request.GET).filters()
+    payments = selectors.payment_list(search=filters.pop("q", ""), **filters)
+    rows = (
+        (
+            payment.pk,
+            payment.paid_at.isoformat(),
+            _local(payment.created_at),
+            payment.invoice_id,
+            payment.invoice.number,
+            payment.invoice.customer_id,
+            payment.invoice.customer.name,
+            payment.method,
+            payment.status,
+            payment.currency,
+            plain_amount(payment.amount),
+            plain_amount(payment.amount_refunded),
+            plain_amount(payment.amount_to_credit),
+            payment.reference,
+            payment.created_by.get_username(),
+        )
+        for payment in payments.iterator(chunk_size=CHUNK_SIZE)
+    )
+    return _csv_response(_filename("payments"), PAYMENT_COLUMNS, rows)
+
+
+@require_safe
+@staff_required
+def credit_note_export(request):
+    """Every credit note the credit notes list's filters match, as CSV."""
+    filters = CreditNoteFilterForm(request.GET).filters()
+    notes = selectors.credit_note_list(search=filters.pop("q", ""), **filters)
+    rows = (
+        (
+            note.pk,
+            note.number,
+            note.issue_date.isoformat(),
+            note.invoice_id,
+            note.invoice.number,
+            note.invoice.customer_id,
+            note.invoice.customer.name,
+            note.reason,
+            note.currency,
+            plain_amount(note.total),
+            plain_amount(note.reduce_due),
+            plain_amount(note.refund_amount),
+            plain_amount(note.to_credit),
+            note.refund_payment_id,
+            note.created_by.get_username(),
+        )
+        for note in notes.iterator(chunk_size=CHUNK_SIZE)
+    )
+    return _csv_response(_filename("credit-notes"), CREDIT_NOTE_COLUMNS, rows)

@@ -1,0 +1,389 @@
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+
+from billing import permissions, selectors, services
+from billing.errors import BillingError
+from billing.forms import (
+    CreditApplyForm,
+    CursorForm,
+    InvoiceFilterForm,
+    InvoiceForm,
+    InvoiceIssueAndChargeForm,
+    InvoiceIssueForm,
+    InvoiceVoidForm,
+    invoice_line_formset,
+    invoice_line_initial,
+)
+from billing.models import Customer, Invoice, PaymentMethodKind, PaymentStatus
+from billing.money import format_money, zero
+from billing.views._htmx import (
+    CUSTOMER_CHANGED,
+    INVOICE_CHANGED,
+    action_done,
+    add_billing_error,
+    form_invalid,
+    list_url,
+    permission_required,
+    render_form,
+    render_modal,
+    render_page,
+    staff_required,
+)
+
+# The invoice page's regions: inline partials of invoice_detail.html, each named
+# like its root element's id and refetched on "invoice-changed".
+INVOICE_REGIONS = ("invoice-header", "totals", "lines", "payments", "credit-notes", "timeline")
+
+
+@staff_required
+def invoice_list(request):
+    """Invoices, newest first, filtered; htmx swaps in the table alone."""
+    form = InvoiceFilterForm(request.GET)
+    filters = form.filters()
+    cursors = CursorForm(request.GET).cursors()
+    invoices = selectors.invoice_list(
+        status=filters.get("status", ""),
+        customer=filters.get("customer"),
+        currency=filters.get("currency", ""),
+        issued_from=filters.get("issued_from"),
+        issued_to=filters.get("issued_to"),
+        search=filters.get("q", ""),
+    )
+    page = selectors.keyset_page(invoices, **cursors)
+    customer = None
+    if "customer" in filters:
+        customer = Customer.objects.filter(pk=filters["customer"]).first()
+    query = form.query()
+    context = {
+        "section": "invoices",
+        "form": form,
+        "query": query,
+        "page": page,
+        "filter_customer": customer,
+        "filtered": bool(filters),
+    }
+    return render_page(
+        request,
+        "billing/invoice_list.html",
+        context,
+        partials=("invoice-table",),
+        push_url=list_url(request, query, cursors),
+    )
+
+
+@staff_required
+def invoice_detail(request, pk):
+    """The invoice page: header, totals, lines, payments, credit notes, timeline.
+
+    The regions get lazy querysets, so a region's htmx refresh runs only its
+    own queries."""
+    try:
+        invoice = selectors.invoice_for_page(pk=pk)
+    except Invoice.DoesNotExist:
+        raise Http404("No such invoice.") from None
+    context = {
+        "section": "invoices",
+        "invoice": invoice,
+        "lines": selectors.invoice_lines(invoice=invoice),
+        "payments": selectors.invoice_payments(invoice=invoice),
+        "credit_notes": selectors.invoice_credit_notes(invoice=invoice),
+        "events": selectors.invoice_events(invoice=invoice),
+        # Lazy: asked only by the header's buttons that need them ("Apply
+        # credit", "Issue and charge"), so other regions run no query for them.
+        "customer_credit": SimpleLazyObject(
+            lambda: selectors.customer_credit(customer=invoice.customer, currency=invoice.currency)
+        ),
+        "default_method": SimpleLazyObject(
+            lambda: selectors.default_payment_method(customer=invoice.customer)
+        ),
+        # A lazy queryset: "Charge" asks `saved_methods.exists` (any saved method,
+        # default or not), so other regions run no query for it.
+        "saved_methods": selectors.customer_payment_methods(customer=invoice.customer),
+    }
+    return render_page(request, "billing/invoice_detail.html", context, partials=INVOICE_REGIONS)
+
+
+# -- drafts ------------------------------------------------------------------------
+
+FORM_TEMPLATE = "billing/modals/invoice_form.html"
+
+
+def _invoice_url(invoice):
+    return reverse("billing:invoice_detail", args=[invoice.pk])
+
+
+def _draft_form(request, template_context, header, formset):
+    """The draft form again: "Add line" (one more row, 200) or refused (422).
+
+    "Add line" renders the rows as typed, unvalidated, so a half-typed row shows
+    no errors yet; the rows marked "Remove" go."""
+    if "add_line" in request.POST:
+        rows = formset.kept_rows()
+        currency = header.invoice.currency if header.invoice else None
+        template_context["formset"] = invoice_line_formset(currency=currency, initial=rows, extra=1)
+        return render_form(request, FORM_TEMPLATE, template_context)
+    return form_invalid(request, FORM_TEMPLATE, template_context)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+@permission_required(permissions.MANAGE_INVOICES)
+def invoice_create(request):
+    """A new draft: customer, currency, due date and lines; then its page."""
+    customer = None
+    if request.method == "GET" and request.GET.get("customer", "").isdigit():
+        customer = Customer.objects.filter(pk=request.GET["customer"]).first()
+    header = InvoiceForm(request.POST or None, customer=customer)
+    currency = header.draft_currency() if request.method == "POST" else None
+    formset = invoice_line_formset(request.POST or None, currency=currency)
+    back = (
+        reverse("billing:customer_detail", args=[customer.pk])
+        if customer
+        else reverse("billing:invoice_list")
+    )
+    context = {"form": header, "formset": formset, "invoice": None, "back_url": back}
+    if request.method == "GET":
+        return render_modal(request, FORM_TEMPLATE, context)
+    if "add_line" not in request.POST and currency and formset.is_valid():
+        data = header.cleaned_data
+        try:
+            invoice = services.invoice_create(
+                customer=data["customer"],
+                currency=currency,
+                lines=formset.lines(),
+                due_date=data["due_date"],
+                actor=request.user,
+            )
+        except BillingError as error:
+            add_billing_error(header, error)
+        else:
+            messages.success(request, f"Created {invoice} for {data['customer']}.")
+            # A new page, not a refreshed region: the browser goes to the draft.
+            if getattr(request, "htmx", None):
+                return HttpResponseClientRedirect(_invoice_url(invoice))
+            return redirect(_invoice_url(invoice))
+    return _draft_form(request, context, header, formset)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+@permission_required(permissions.MANAGE_INVOICES)
+def invoice_edit(request, pk):
+    """A draft's lines and due date (invoice_update_lines)."""
+    invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
+    header = InvoiceForm(request.POST or None, invoice=invoice)
+    if request.method == "GET":
+        formset = invoice_line_formset(
+            currency=invoice.currency,
+            initial=invoice_line_initial(selectors.invoice_lines(invoice=invoice)),
+        )
+    else:
+        formset = invoice_line_formset(request.POST, currency=invoice.currency)
+    context = {
+        "form": header,
+        "formset": formset,
+        "invoice": invoice,
+        "back_url": _invoice_url(invoice),
+    }
+    if request.method == "GET":
+        return render_modal(request, FORM_TEMPLATE, context)
+    if "add_line" not in request.POST and header.is_valid() and formset.is_valid():
+        try:
+            invoice = services.invoice_update_lines(
+                invoice=invoice,
+                lines=formset.lines(),
+                due_date=header.cleaned_data["due_date"],
+                actor=request.user,
+            )
+        except BillingError as error:
+            add_billing_error(header, error)
+        else:
+            return action_done(
+                request,
+                message=f"Saved the lines of {invoice}: {format_money(invoice.total)}.",
+                redirect_to=_invoice_url(invoice),
+            )
+    return _draft_form(request, context, header, formset)
+
+
+# -- issue, void, apply credit -------------------------------------------------------
+
+ISSUE_TEMPLATE = "billing/modals/invoice_issue.html"
+ISSUE_AND_CHARGE_TEMPLATE = "billing/modals/invoice_issue_and_charge.html"
+VOID_TEMPLATE = "billing/modals/invoice_void.html"
+CREDIT_APPLY_TEMPLATE = "billing/modals/credit_apply.html"
+
+
+def _issued_message(invoice):
+    message = f"Issued {invoice} for {format_money(invoice.total)}."
+    if invoice.amount_paid.amount > 0:
+        message += f" {format_money(invoice.amount_paid)} was paid from customer credit."
+    return message
+
+
+def _credit_events(invoice):
+    """Both pages' events when the customer's credit paid part of the invoice."""
+    if invoice.amount_paid.amount > 0:
+        return (INVOICE_CHANGED, CUSTOMER_CHANGED)
+    return (INVOICE_CHANGED,)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+@permission_required(permissions.MANAGE_INVOICES)
+def invoice_issue(request, pk):
+    """Issue a draft: its number, and the customer's credit applied unless unticked."""
+    invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
+    credit = selectors.customer_credit(customer=invoice.customer, currency=invoice.currency)
+    # An unticked box posts nothing: an empty POST is a valid answer here.
+    data = request.POST if request.method == "POST" else None
+    form = InvoiceIssueForm(data, invoice=invoice, credit=credit)
+    context = {"invoice": invoice, "form": form, "credit": credit}
+    if request.method == "GET":
+        return render_modal(request, ISSUE_TEMPLATE, context)
+    if form.is_valid():
+        try:
+            invoice = services.invoice_issue(
+                invoice=invoice,
+                apply_credit=form.cleaned_data["apply_credit"],
+                actor=request.user,
+            )
+        except BillingError as error:
+            add_billing_error(form, error)
+        else:
+            return action_done(
+                request,
+                message=_issued_message(invoice),
+                redirect_to=_invoice_url(invoice),
+                events=_credit_events(invoice),
+            )
+    return form_invalid(request, ISSUE_TEMPLATE, context)
+
+
+def _charge_outcome(invoice):
+    """The message and its level after issue-and-charge: the invoice is issued
+    whatever the gateway said, so a decline is a warning, not a refusal."""
+    charge = (
+        invoice.payments.filter(method=PaymentMethodKind.SAVED_METHOD)
+        .select_related("payment_method")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if charge is None:
+        return f"Issued {invoice}; customer credit paid it in full, nothing was charged.", "success"
+    amount, method = format_money(charge.amount), charge.payment_method
+    if charge.status == PaymentStatus.SUCCEEDED:
+        return f"Issued {invoice} and charged {amount} to {method}.", "success"
+    if charge.status == PaymentStatus.FAILED:
+        return f"Issued {invoice}; the charge was declined: {charge.failure_reason}", "warning"
+    return (
+        f"Issued {invoice}; the charge of {amount} is pending: the gateway did not answer, "
+        "and reconciliation will settle it.",
+        "warning",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+@permission_required(permissions.MANAGE_INVOICES)
+@permission_required(permissions.CHARGE)
+def invoice_issue_and_charge(request, pk):
+    """Issue a draft (credit applied first) and charge the default saved method
+    for the rest."""
+    invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
+    form = InvoiceIssueAndChargeForm(request.POST or None)
+    credit = selectors.customer_credit(customer=invoice.customer, currency=invoice.currency)
+    context = {
+        "invoice": invoice,
+        "form": form,
+        "credit": credit,
+        "charge": max(invoice.total - credit, zero(invoice.currency)),
+        "method": selectors.default_payment_method(customer=invoice.customer),
+    }
+    if request.method == "GET":
+        return render_modal(request, ISSUE_AND_CHARGE_TEMPLATE, context)
+    if form.is_valid():
+        try:
+            invoice = services.invoice_issue_and_charge(
+                invoice=invoice,
+                idempotency_key=str(form.cleaned_data["idempotency_key"]),
+                actor=request.user,
+            )
+        except BillingError as error:
+            add_billing_error(form, error)
+        else:
+            message, level = _charge_outcome(invoice)
+            return action_done(
+                request,
+                message=message,
+                level=level,
+                redirect_to=_invoice_url(invoice),
+                events=_credit_events_after_charge(invoice),
+            )
+    return form_invalid(request, ISSUE_AND_CHARGE_TEMPLATE, context)
+
+
+def _credit_events_after_charge(invoice):
+    paid_by_credit = invoice.payments.filter(
+        method=PaymentMethodKind.CUSTOMER_CREDIT, status=PaymentStatus.SUCCEEDED
+    ).exists()
+    return (INVOICE_CHANGED, CUSTOMER_CHANGED) if paid_by_credit else (INVOICE_CHANGED,)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+@permission_required(permissions.VOID_INVOICE)
+def invoice_void(request, pk):
+    """Cancel an open invoice nothing was paid or credited on; its number stays."""
+    invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
+    form = InvoiceVoidForm(request.POST or None)
+    context = {"invoice": invoice, "form": form}
+    if request.method == "GET":
+        return render_modal(request, VOID_TEMPLATE, context)
+    if form.is_valid():
+        try:
+            invoice = services.invoice_void(
+                invoice=invoice, reason=form.cleaned_data["reason"], actor=request.user
+            )
+        except BillingError as error:
+            add_billing_error(form, error)
+        else:
+            return action_done(
+                request,
+                message=f"Voided {invoice}; its number stays, nothing is due on it.",
+                redirect_to=_invoice_url(invoice),
+            )
+    return form_invalid(request, VOID_TEMPLATE, context)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+@permission_required(permissions.RECORD)
+def credit_apply(request, pk):
+    """Pay an invoice from the customer's credit in its currency."""
+    invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
+    credit = selectors.customer_credit(customer=invoice.customer, currency=invoice.currency)
+    form = CreditApplyForm(request.POST or None, invoice=invoice, credit=credit)
+    context = {"invoice": invoice, "form": form, "credit": credit}
+    if request.method == "GET":
+        return render_modal(request, CREDIT_APPLY_TEMPLATE, context)
+    if form.is_valid():
+        try:
+            payment = services.credit_apply(
+                invoice=invoice, amount=form.cleaned_data["amount"], actor=request.user
+            )
+        except BillingError as error:
+            add_billing_error(form, error)
+        else:
+            return action_done(
+                request,
+                message=f"Applied {format_money(payment.amount)} of credit to {invoice}.",
+                redirect_to=_invoice_url(invoice),
+                events=(INVOICE_CHANGED, CUSTOMER_CHANGED),
+            )
+    return form_invalid(request, CREDIT_APPLY_TEMPLATE, context)

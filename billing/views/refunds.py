@@ -1,0 +1,126 @@
+"""Refunds of a payment, from its row on the invoice page (docs/frontend.md,
+"Invoice payment actions")."""
+
+from django.views.decorators.http import require_http_methods
+
+from billing import permissions, services
+from billing.errors import BillingError
+from billing.forms import PaymentRefundForm
+from billing.models import CreditNoteReason, RefundDestination, RefundReason, RefundStatus
+from billing.money import format_money
+from billing.views._htmx import (
+    CUSTOMER_CHANGED,
+    INVOICE_CHANGED,
+    action_done,
+    form_invalid,
+    permission_required,
+    render_modal,
+    staff_required,
+)
+from billing.views.payments import (
+    form_data,
+    gateway_refused,
+    get_payment,
+    invoice_url,
+    refused,
+)
+
+REFUND_TEMPLATE = "billing/modals/payment_refund.html"
+
+# The credit note's reason for a refund's: the two that exist on both, else
+# "other" (the refund's own reason is written into the credit note's memo).
+CREDIT_NOTE_REASONS = {
+    RefundReason.DUPLICATE: CreditNoteReason.DUPLICATE,
+    RefundReason.FRAUDULENT: CreditNoteReason.FRAUDULENT,
+}
+
+# credit_note_issue names its parts; on this form they are all the amount.
+CREDIT_NOTE_FIELDS = {"refund": "amount", "reduce_due": "amount"}
+
+
+def _memo(payment, data):
+    reason = RefundReason(data["reason"]).label
+    parts = [f"Refund of payment #{payment.pk} ({reason}).", data["notes"]]
+    if data["reference"]:
+        parts.append(f"Ref. {data['reference']}")
+    return " ".join(part for part in parts if part)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+@permission_required(permissions.REFUND)
+def payment_refund(request, pk):
+    """Give back part or all of a payment: a refund alone (the customer owes it
+    again), or with a credit note (the invoice stays paid)."""
+    payment = get_payment(pk)
+    invoice = payment.invoice
+    form = PaymentRefundForm(
+        form_data(request),
+        payment=payment,
+        credit_note_allowed=permissions.has(request.user, permissions.ISSUE_CREDIT_NOTE),
+    )
+    context = {"invoice": invoice, "payment": payment, "form": form}
+    if request.method == "GET":
+        return render_modal(request, REFUND_TEMPLATE, context)
+    if not form.is_valid():
+        return form_invalid(request, REFUND_TEMPLATE, context)
+    data = form.cleaned_data
+    key = str(data["idempotency_key"])
+    note = None
+    try:
+        if data["invoice_effect"] == form.CREDIT_NOTE:
+            note = services.credit_note_issue(
+                invoice=invoice,
+                reason=CREDIT_NOTE_REASONS.get(data["reason"], CreditNoteReason.OTHER),
+                refund=data["amount"],
+                refund_payment=payment,
+                memo=_memo(payment, data),
+                idempotency_key=key,
+                actor=request.user,
+            )
+            refund = note.refunds.get()
+        else:
+            refund = services.payment_refund(
+                payment=payment,
+                amount=data["amount"],
+                destination=data["destination"],
+                reason=data["reason"],
+                notes=data["notes"],
+                reference=data["reference"],
+                idempotency_key=key,
+                actor=request.user,
+            )
+    except BillingError as error:
+        error.field = CREDIT_NOTE_FIELDS.get(error.field, error.field)
+        return refused(request, REFUND_TEMPLATE, context, error)
+    return _refund_outcome(request, refund, note, context)
+
+
+def _refund_outcome(request, refund, note, context):
+    """What a refund ended as: done, refused by the gateway, or pending there."""
+    invoice = context["invoice"]
+    amount = format_money(refund.amount)
+    if refund.status == RefundStatus.FAILED:
+        message = f"The refund failed: {refund.failure_reason}"
+        if note is not None:
+            message += f" Credit note {note.number} stays, without its refund."
+        return gateway_refused(request, REFUND_TEMPLATE, context, message)
+    events = (INVOICE_CHANGED,)
+    if refund.destination == RefundDestination.CUSTOMER_CREDIT:
+        events = (INVOICE_CHANGED, CUSTOMER_CHANGED)
+    if refund.status == RefundStatus.PENDING:
+        return action_done(
+            request,
+            message=f"The gateway did not answer about the refund of {amount}. "
+            "It stays pending; reconciliation will settle it.",
+            redirect_to=invoice_url(invoice),
+            events=events,
+            level="warning",
+        )
+    where = refund.get_destination_display().lower()
+    if note is not None:
+        message = f"Refunded {amount} ({where}) with credit note {note.number}; "
+        message += f"what {invoice} asks for is unchanged."
+    else:
+        message = f"Refunded {amount} ({where}); {amount} is due again on {invoice}."
+    return action_done(request, message=message, redirect_to=invoice_url(invoice), events=events)

@@ -1,0 +1,90 @@
+/*
+ * The back office's only script (no inline scripts, so a strict CSP holds).
+ * Everything here is progressive: without it, every page works with links and
+ * plain form posts. See docs/frontend.md, "Back office".
+ *
+ * - Modals: an action's <dialog> is loaded by htmx into #modal; it is opened
+ *   with showModal() after the swap and removed again when closed.
+ * - closeModal: the HX-Trigger event of a successful action closes it.
+ * - showMessage: an HX-Trigger event {"showMessage": {"text", "level"}} shows a toast.
+ * - Data events (invoice-changed, customer-changed) need no code here: each
+ *   region listens with hx-trigger="invoice-changed from:body" and refetches itself.
+ */
+(function () {
+  "use strict";
+
+  function modalContainer() {
+    return document.getElementById("modal");
+  }
+
+  function openDialog(container) {
+    var dialog = container.querySelector("dialog");
+    if (dialog && !dialog.open) {
+      dialog.showModal();
+      var first = dialog.querySelector("[autofocus], input:not([type=hidden]), select, textarea, button");
+      if (first) first.focus();
+    }
+  }
+
+  function closeModal() {
+    var container = modalContainer();
+    var dialog = container && container.querySelector("dialog");
+    // The dialog's "close" event (queued, so after the other events of the
+    // same response have bubbled from the form) empties the container.
+    if (dialog && dialog.open) dialog.close();
+    else if (container) container.replaceChildren();
+  }
+
+  function showMessage(text, level) {
+    var toasts = document.getElementById("toasts");
+    if (!toasts || !text) return;
+    var toast = document.createElement("div");
+    toast.className = "toast toast--" + (level || "info");
+    toast.setAttribute("role", level === "error" ? "alert" : "status");
+    toast.textContent = text;
+    toasts.appendChild(toast);
+    setTimeout(function () { toast.remove(); }, level === "error" ? 8000 : 4000);
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var container = modalContainer();
+    if (container && event.detail.target === container) openDialog(container);
+  });
+
+  document.addEventListener("close", function (event) {
+    var container = modalContainer();
+    if (container && event.target.tagName === "DIALOG" && container.contains(event.target)) {
+      container.replaceChildren();
+    }
+  }, true);  // "close" does not bubble: listen in the capture phase.
+
+  document.addEventListener("closeModal", closeModal);
+
+  document.addEventListener("showMessage", function (event) {
+    var detail = event.detail || {};
+    showMessage(detail.text || detail.value, detail.level);
+  });
+
+  // A "Cancel" link in a modal (href back to the page, for no-JS) just closes it.
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest("[data-close-modal]");
+    if (closer && modalContainer() && modalContainer().contains(closer)) {
+      event.preventDefault();
+      closeModal();
+    }
+  });
+
+  // Refusals htmx does not swap (403, 5xx, a lost connection) still say something.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    var text = type.indexOf("text/plain") === 0 && xhr.responseText
+      ? xhr.responseText
+      : "That did not work (" + xhr.status + "). Reload the page and try again.";
+    showMessage(text, "error");
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    showMessage("The server could not be reached. Check the connection and try again.", "error");
+  });
+})();

@@ -1,0 +1,204 @@
+"""billing.views._htmx: the shape every back-office view shares."""
+
+import json
+
+import pytest
+from django import forms
+from django.contrib.messages import get_messages
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.contrib.sessions.backends.db import SessionStore
+from django.http import HttpResponse, QueryDict
+from django.test import RequestFactory
+from django_htmx.middleware import HtmxDetails
+
+from billing import permissions
+from billing.errors import BillingError, ErrorCode
+from billing.views import _htmx
+from tests.billing.views.conftest import htmx
+
+pytestmark = pytest.mark.django_db
+
+# A modal shaped as docs/frontend.md says: the page, the dialog partial and,
+# inside it, the form partial, each named like its root element's id.
+MODAL = """{% extends "base.html" %}{% block content %}
+{% partialdef modal-dialog inline %}<dialog id="modal-dialog" class="modal"\
+{% if not request.htmx %} open{% endif %}>
+<h2>Toy</h2>
+{% partialdef modal-form inline %}<form id="modal-form" method="post">\
+{{ form.amount.errors }}{{ form.non_field_errors }}</form>{% endpartialdef %}
+</dialog>{% endpartialdef %}
+{% endblock %}"""
+PAGE = """{% extends "base.html" %}{% block content %}<h1>Whole page</h1>
+{% partialdef region inline %}<section id="region">{{ value }}</section>{% endpartialdef %}
+{% endblock %}"""
+
+TEMPLATES_WITH_TOYS = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+            "loaders": [
+                (
+                    "django.template.loaders.locmem.Loader",
+                    {"toy/modal.html": MODAL, "toy/page.html": PAGE},
+                ),
+                "django.template.loaders.filesystem.Loader",
+                "django.template.loaders.app_directories.Loader",
+            ],
+        },
+    }
+]
+
+
+class ToyForm(forms.Form):
+    amount = forms.CharField()
+
+
+def make_request(user, method="get", headers=None, data=None):
+    request = getattr(RequestFactory(), method)("/toy/", data or {}, headers=headers or {})
+    request.user = user
+    request.session = SessionStore()
+    request._messages = FallbackStorage(request)
+    request.htmx = HtmxDetails(request)
+    return request
+
+
+def rendered(response):
+    response.render()
+    return response.content.decode()
+
+
+@pytest.fixture(autouse=True)
+def toy_templates(settings):
+    settings.TEMPLATES = TEMPLATES_WITH_TOYS
+    settings.TEMPLATES[0]["DIRS"] = [settings.BASE_DIR / "templates"]
+
+
+def test_render_page_gives_the_whole_page_without_htmx(clerk):
+    response = _htmx.render_page(
+        make_request(clerk), "toy/page.html", {"value": 7}, partials=("region",)
+    )
+    content = rendered(response)
+    assert "<h1>Whole page</h1>" in content and '<section id="region">7</section>' in content
+    assert "HX-Request" in response["Vary"]
+
+
+def test_render_page_gives_only_the_targeted_region_to_htmx(clerk):
+    request = make_request(clerk, headers=htmx("region"))
+    response = _htmx.render_page(request, "toy/page.html", {"value": 7}, partials=("region",))
+    assert rendered(response).strip() == '<section id="region">7</section>'
+    assert {"HX-Request", "HX-Target"} <= {v.strip() for v in response["Vary"].split(",")}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        htmx("somewhere-else"),
+        htmx("region", **{"HX-History-Restore-Request": "true"}),
+        htmx("region", **{"HX-Boosted": "true"}),
+    ],
+    ids=["unknown target", "history restore", "boosted"],
+)
+def test_render_page_gives_the_whole_page_to_other_htmx_requests(clerk, headers):
+    request = make_request(clerk, headers=headers)
+    response = _htmx.render_page(request, "toy/page.html", {"value": 7}, partials=("region",))
+    assert "<h1>Whole page</h1>" in rendered(response)
+
+
+def test_render_page_pushes_the_canonical_url_only_with_a_region(clerk):
+    request = make_request(clerk, headers=htmx("region"))
+    response = _htmx.render_page(
+        request, "toy/page.html", partials=("region",), push_url="/toy/?a=1"
+    )
+    assert response["HX-Push-Url"] == "/toy/?a=1"
+    response = _htmx.render_page(make_request(clerk), "toy/page.html", push_url="/toy/?a=1")
+    assert "HX-Push-Url" not in response
+
+
+def test_templates_are_told_which_billing_permissions_the_user_holds(clerk, manager):
+    clerk_perms = _htmx.billing_perms(clerk)
+    assert clerk_perms[permissions.RECORD] is True
+    assert clerk_perms[permissions.REFUND] is False
+    assert all(_htmx.billing_perms(manager).values())
+    response = _htmx.render_page(make_request(clerk), "toy/page.html")
+    assert response.context_data["perms_billing"] == clerk_perms
+
+
+def test_render_modal_gives_htmx_the_dialog_and_a_browser_the_page(clerk):
+    request = make_request(clerk, headers=htmx("modal"))
+    content = rendered(_htmx.render_modal(request, "toy/modal.html", {"form": ToyForm()}))
+    assert content.startswith('<dialog id="modal-dialog" class="modal">')
+    assert "<html" not in content
+    content = rendered(
+        _htmx.render_modal(make_request(clerk), "toy/modal.html", {"form": ToyForm()})
+    )
+    assert "<html" in content and '<dialog id="modal-dialog" class="modal" open>' in content
+
+
+def test_form_invalid_answers_422_with_only_the_form_for_htmx(clerk):
+    form = ToyForm({"amount": ""})
+    form.is_valid()
+    request = make_request(clerk, "post", headers=htmx("modal-form"))
+    response = _htmx.form_invalid(request, "toy/modal.html", {"form": form})
+    assert response.status_code == 422
+    content = rendered(response)
+    assert content.startswith('<form id="modal-form"') and "This field is required." in content
+    response = _htmx.form_invalid(make_request(clerk, "post"), "toy/modal.html", {"form": form})
+    assert response.status_code == 422
+    assert "<html" in rendered(response)
+
+
+def test_add_billing_error_puts_a_refusal_on_its_field_or_above_the_form():
+    form = ToyForm({"amount": "1"})
+    form.is_valid()
+    _htmx.add_billing_error(form, BillingError(ErrorCode.OVERPAYMENT, "Too much.", field="amount"))
+    _htmx.add_billing_error(form, BillingError(ErrorCode.INVALID_STATE, "Not now.", field="nope"))
+    assert form.errors["amount"] == ["Too much."]
+    assert form.non_field_errors() == ["Not now."]
+
+
+def test_action_done_answers_htmx_with_204_and_events_closing_the_modal_last(clerk):
+    request = make_request(clerk, "post", headers=htmx("modal-form"))
+    response = _htmx.action_done(
+        request,
+        message="Payment recorded.",
+        redirect_to="/x/",
+        events=("invoice-changed", "customer-changed"),
+    )
+    assert response.status_code == 204
+    triggers = json.loads(response["HX-Trigger"])
+    assert list(triggers) == ["invoice-changed", "customer-changed", "showMessage", "closeModal"]
+    assert triggers["showMessage"] == {"text": "Payment recorded.", "level": "success"}
+    assert list(get_messages(request)) == []
+
+
+def test_action_done_redirects_a_plain_post_with_a_message(clerk):
+    request = make_request(clerk, "post")
+    response = _htmx.action_done(request, message="Payment recorded.", redirect_to="/invoices/1/")
+    assert response.status_code == 302 and response["Location"] == "/invoices/1/"
+    assert [str(m) for m in get_messages(request)] == ["Payment recorded."]
+
+
+def test_permission_required_answers_403_naming_the_missing_permission(clerk, manager):
+    @_htmx.permission_required(permissions.REFUND)
+    def refund(request):
+        return HttpResponse("refunded")
+
+    response = refund(make_request(clerk, "post"))
+    assert response.status_code == 403
+    assert "the permission “refund payments” is missing" in rendered(response)
+    response = refund(make_request(clerk, "post", headers=htmx("modal-form")))
+    assert response.status_code == 403 and response["Content-Type"].startswith("text/plain")
+    assert refund(make_request(manager, "post")).content == b"refunded"
+
+
+def test_list_url_is_the_path_with_the_filters_and_the_cursor(clerk):
+    request = make_request(clerk)
+    assert _htmx.list_url(request, QueryDict()) == "/toy/"
+    url = _htmx.list_url(request, QueryDict("status=open"), {"after": "12"})
+    assert url == "/toy/?status=open&after=12"
