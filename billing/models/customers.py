@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from billing.models._base import actor_field, currency_field
 
@@ -29,6 +30,9 @@ class Customer(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("billing:customer_detail", args=[self.pk])
 
 
 class PaymentMethod(models.Model):

@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from billing.models._base import actor_field, currency_field, equal_amounts, same_currency
@@ -128,9 +129,7 @@ class Invoice(models.Model):
         return self.number or f"Draft #{self.pk}"
 
     def get_absolute_url(self):
-        from django.urls import reverse
-
-        return reverse("admin:billing_invoice_change", args=[self.pk])
+        return reverse("billing:invoice_detail", args=[self.pk])
 
     @property
     def is_draft(self):
