@@ -319,7 +319,7 @@ def invoice_line_initial(lines):
         {
             "description": line.description,
             "quantity": _plain(line.quantity),
-            "unit_price": _plain(normalize(line.unit_price).amount),
+            "unit_price": normalize(line.unit_price).amount,
             "tax_rate": _plain(line.tax_rate),
         }
         for line in lines
@@ -368,7 +368,7 @@ class CreditApplyForm(forms.Form):
         self.invoice = invoice
         payable = invoice.amount_due - invoice.amount_pending
         amount = _amount_suffix(self.fields["amount"], invoice.currency)
-        amount.initial = _plain(normalize(min(credit, payable)).amount)
+        amount.initial = normalize(min(credit, payable)).amount
         amount.help_text = (
             f"Credit available: {format_money(credit)}; payable now: {format_money(payable)}."
         )
@@ -663,15 +663,25 @@ class PaymentRecordForm(IdempotentForm):
         choices=[(KEEP, "Keep the invoice open for the rest"), (WRITE_OFF, "Write off the rest")],
     )
 
-    def __init__(self, *args, invoice, **kwargs):
+    def __init__(self, *args, invoice, may_write_off=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.invoice = invoice
         self.payable = _payable(invoice)
+        # Writing off is crediting (a write_off credit note): only for people who
+        # may issue credit notes; for the others the rest simply stays due.
+        self.may_write_off = may_write_off
+        if not may_write_off:
+            self.fields["rest"].choices = [(self.KEEP, "Keep the invoice open for the rest")]
         amount = _amount_suffix(self.fields["amount"], invoice.currency)
         amount.initial = _amount_initial(self.payable)
         today = timezone.localdate()
         self.fields["paid_at"].initial = today
         self.fields["paid_at"].widget.attrs["max"] = today.isoformat()
+        if self.is_bound and not self.data.get("rest"):
+            # The choice below the due appears only once an amount is typed:
+            # until one is made, "keep the invoice open" is the one shown chosen.
+            self.data = self.data.copy()
+            self.data["rest"] = self.KEEP
 
     def clean_amount(self):
         return _parse_amount(self.cleaned_data["amount"], self.invoice.currency)

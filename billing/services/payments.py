@@ -80,9 +80,13 @@ def payment_record(
     settles the invoice by a ``write_off`` credit note for the rest.
     Raises ``invalid_value``, ``invalid_amount``, ``currency_mismatch``,
     ``invalid_date``, ``invoice_not_payable``, ``overpayment``,
-    ``idempotency_conflict``. Locks: invoice, number counter or balance.
+    ``idempotency_conflict``, ``permission_denied`` (also without
+    ``issue_credit_note`` when writing off). Locks: invoice, number counter or balance.
     """
     permissions.require(actor, permissions.RECORD)
+    if write_off_remainder:
+        # Writing off is crediting: the rest is settled by a credit note.
+        permissions.require(actor, permissions.ISSUE_CREDIT_NOTE)
     require_choice(method, PaymentMethodKind, "method", "payment method")
     if method not in EXTERNAL_METHODS:
         raise BillingError(

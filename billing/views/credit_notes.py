@@ -52,6 +52,8 @@ def credit_note_list(request):
 
 
 ISSUE_TEMPLATE = "billing/modals/credit_note_issue.html"
+# The part of the form htmx's preview-on-change replaces (the fields stay).
+PREVIEW_REGION = "credit-note-preview"
 
 
 @require_http_methods(["GET", "POST"])
@@ -71,21 +73,12 @@ def credit_note_issue(request, pk):
     context = {"invoice": invoice, "form": form, "credit": credit, "after": None}
     if request.method == "GET":
         return render_modal(request, ISSUE_TEMPLATE, context)
+    if preview:
+        return _preview(request, form, context)
     if not form.is_valid():
         return form_invalid(request, ISSUE_TEMPLATE, context)
     parts = form.parts()
     refund_payment = form.cleaned_data.get("refund_payment") if parts["refund"].amount > 0 else None
-    if preview:
-        if not any(amount.amount > 0 for amount in parts.values()):
-            return render_form(request, ISSUE_TEMPLATE, context)  # Nothing to show yet.
-        after = selectors.credit_note_after(
-            invoice=invoice, credit=credit, refund_payment=refund_payment, **parts
-        )
-        for field, message in after.exceeds.items():
-            form.add_error(field if field in form.fields else None, message)
-        if after.exceeds:
-            return form_invalid(request, ISSUE_TEMPLATE, context)
-        return render_form(request, ISSUE_TEMPLATE, {**context, "after": after})
     try:
         note = services.credit_note_issue(
             invoice=invoice,
@@ -123,4 +116,29 @@ def _issued_message(note):
         return message, "success"
     if refund.status == RefundStatus.FAILED:
         return f"{message} The refund failed at the gateway: {refund.failure_reason}", "warning"
-    return f"{message} The refund is pending; reconciliation will settle it.", "info"
+    return f"{message} The refund is pending; reconciliation will settle it.", "warning"
+
+
+def _preview(request, form, context):
+    """The invoice after the credit note, written nowhere. The "Preview" button
+    re-renders the form (422 with the errors on their fields); htmx's
+    preview-on-change gets only the preview region, errors listed in it."""
+    invoice, credit = context["invoice"], context["credit"]
+    after = None
+    if form.is_valid():
+        parts = form.parts()
+        if any(amount.amount > 0 for amount in parts.values()):
+            refund = parts["refund"].amount > 0
+            refund_payment = form.cleaned_data["refund_payment"] if refund else None
+            after = selectors.credit_note_after(
+                invoice=invoice, credit=credit, refund_payment=refund_payment, **parts
+            )
+            for field, message in after.exceeds.items():
+                form.add_error(field if field in form.fields else None, message)
+    context = {**context, "after": None if form.errors else after}
+    if getattr(request, "htmx", None) and request.htmx.target == PREVIEW_REGION:
+        context["auto_preview"] = True
+        return render_page(request, ISSUE_TEMPLATE, context, partials=(PREVIEW_REGION,))
+    if form.errors:
+        return form_invalid(request, ISSUE_TEMPLATE, context)
+    return render_form(request, ISSUE_TEMPLATE, context)

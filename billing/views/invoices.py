@@ -21,6 +21,7 @@ from billing.forms import (
 )
 from billing.models import Customer, Invoice, PaymentMethodKind, PaymentStatus
 from billing.money import format_money, zero
+from billing.templatetags.billing import card
 from billing.views._htmx import (
     CUSTOMER_CHANGED,
     INVOICE_CHANGED,
@@ -276,7 +277,10 @@ def _charge_outcome(invoice):
     )
     if charge is None:
         return f"Issued {invoice}; customer credit paid it in full, nothing was charged.", "success"
-    amount, method = format_money(charge.amount), charge.payment_method
+    amount, method = (
+        format_money(charge.amount),
+        card(charge.payment_method.brand, charge.payment_method.last4),
+    )
     if charge.status == PaymentStatus.SUCCEEDED:
         return f"Issued {invoice} and charged {amount} to {method}.", "success"
     if charge.status == PaymentStatus.FAILED:

@@ -143,7 +143,11 @@ def charge_outcome(request, payment, template, context):
 def payment_record(request, pk):
     """Record money that arrived outside the system: the modal and its post."""
     invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
-    form = PaymentRecordForm(form_data(request), invoice=invoice)
+    form = PaymentRecordForm(
+        form_data(request),
+        invoice=invoice,
+        may_write_off=request.user.has_perm(f"billing.{permissions.ISSUE_CREDIT_NOTE}"),
+    )
     context = {"invoice": invoice, "form": form}
     if request.method == "GET":
         return render_modal(request, RECORD_TEMPLATE, context)

@@ -57,6 +57,9 @@ def page(browser, live_server, request):
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
+    # Let refreshes the last action triggered finish: the database is emptied next,
+    # and a request still running on the live server would hold its tables.
+    page.wait_for_load_state("networkidle")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"{request.node.name}-{connection.vendor}.png", full_page=True)
     context.close()

@@ -114,8 +114,8 @@ def test_payment_record_with_excess_to_credit_but_no_excess_moves_no_credit(cler
     assert customer_credit(customer=invoice.customer, currency="USD") == usd("0")
 
 
-def test_payment_record_writes_off_the_remainder_with_a_credit_note(clerk, invoice):
-    payment = pay(invoice, clerk, "95.00", write_off_remainder=True)
+def test_payment_record_writes_off_the_remainder_with_a_credit_note(manager, invoice):
+    payment = pay(invoice, manager, "95.00", write_off_remainder=True)
     assert payment.amount == usd("95.00")
     invoice.refresh_from_db()
     assert invoice.status == "paid"
@@ -129,11 +129,19 @@ def test_payment_record_writes_off_the_remainder_with_a_credit_note(clerk, invoi
     assert note.invoice == invoice
 
 
-def test_payment_record_of_the_whole_due_writes_nothing_off(clerk, invoice):
-    pay(invoice, clerk, "100.00", write_off_remainder=True)
+def test_payment_record_of_the_whole_due_writes_nothing_off(manager, invoice):
+    pay(invoice, manager, "100.00", write_off_remainder=True)
     assert not CreditNote.objects.exists()
     invoice.refresh_from_db()
     assert invoice.status == "paid"
+
+
+def test_payment_record_write_off_needs_the_credit_note_permission(clerk, invoice):
+    assert_refused(
+        "permission_denied",
+        services.payment_record,
+        **record(invoice, clerk, "95.00", write_off_remainder=True),
+    )
 
 
 def test_payment_record_with_the_same_idempotency_key_and_request_returns_the_first_payment(
@@ -300,11 +308,11 @@ def test_payment_record_refuses_overpayment_and_writes_nothing(clerk, invoice):
     assert invoice.amount_due == usd("70.00")
 
 
-def test_payment_record_refuses_both_excess_to_credit_and_write_off(clerk, invoice):
+def test_payment_record_refuses_both_excess_to_credit_and_write_off(manager, invoice):
     assert_refused(
         "invalid_value",
         services.payment_record,
-        **record(invoice, clerk, "10.00", excess_to_credit=True, write_off_remainder=True),
+        **record(invoice, manager, "10.00", excess_to_credit=True, write_off_remainder=True),
     )
 
 
