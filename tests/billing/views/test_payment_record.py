@@ -248,9 +248,7 @@ def test_the_amount_of_the_due_needs_no_choice(clerk_client, invoice):
     assert text(response) == ""
 
 
-def test_a_clerk_who_may_not_issue_credit_notes_cannot_write_off_the_rest(
-    clerk_client, invoice
-):
+def test_a_clerk_who_may_not_issue_credit_notes_cannot_write_off_the_rest(clerk_client, invoice):
     shown = clerk_client.post(url(invoice), data(amount="40000"), headers=htmx("payment-outcome"))
     assert "Write off the rest" not in shown.content.decode()
     before = record_counts()
