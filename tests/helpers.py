@@ -1,8 +1,10 @@
-"""Building states through the real services."""
+"""Building states through the real services, and running them side by side."""
 
 import datetime
+import threading
 from decimal import Decimal
 
+from django.db import connection
 from moneyed import Money
 
 from billing import services
@@ -39,3 +41,29 @@ def pay(invoice, actor, amount, **kwargs):
 def record_counts():
     """How many money records exist, to assert a refusal wrote nothing."""
     return {model.__name__: model.objects.count() for model in MONEY_MODELS}
+
+
+def run_together(count, work):
+    """Run ``work(i)`` in ``count`` threads released together.
+
+    Returns (results, errors): what each call returned or raised, by index.
+    """
+    barrier = threading.Barrier(count)
+    results, errors = {}, {}
+
+    def target(i):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except Exception as exc:  # collected; the test asserts on them
+            errors[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    return results, errors

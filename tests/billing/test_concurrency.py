@@ -5,13 +5,11 @@ closes it at the end.
 """
 
 import datetime
-import threading
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import connection
 from moneyed import Money
 
 from billing import permissions, services
@@ -19,7 +17,7 @@ from billing.errors import BillingError
 from billing.integrity import find_disagreements
 from billing.models import Invoice, MoneyBalance, Payment, PaymentStatus, Refund
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay
+from tests.helpers import issued_invoice, pay, run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -31,32 +29,6 @@ def boss(transactional_db):
     user = get_user_model().objects.create_user("boss", password="pw", is_staff=True)
     user.groups.add(Group.objects.get(name=permissions.MANAGER))
     return user
-
-
-def run_together(count, work):
-    """Run ``work(i)`` in ``count`` threads released together.
-
-    Returns (results, errors): what each call returned or raised, by index.
-    """
-    barrier = threading.Barrier(count)
-    results, errors = {}, {}
-
-    def target(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:  # collected; the test asserts on them
-            errors[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return results, errors
 
 
 def only_billing_errors(errors, *codes):

@@ -6,13 +6,11 @@ check_billing is clean.
 """
 
 import datetime
-import threading
 import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import connection
 from moneyed import Money
 
 from billing import permissions, services
@@ -21,7 +19,7 @@ from billing.integrity import find_disagreements
 from billing.models import Invoice, Payment, PaymentMethodKind, PaymentStatus, SandboxCharge
 from billing.services import charges
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice
+from tests.helpers import issued_invoice, run_together
 
 NOW = datetime.timedelta(0)
 
@@ -171,28 +169,6 @@ def staff(transactional_db):
         user.groups.add(Group.objects.get(name=permissions.MANAGER))
         users.append(user)
     return users
-
-
-def run_together(count, work):
-    barrier = threading.Barrier(count)
-    results, errors = {}, {}
-
-    def target(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:  # collected; the test asserts on them
-            errors[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return results, errors
 
 
 @pytest.mark.postgres

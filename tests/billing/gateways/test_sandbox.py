@@ -15,7 +15,7 @@ from billing.gateways import (
 )
 from billing.gateways.sandbox import KEY_REUSED, REFUND_REFUSED, SandboxGateway
 from billing.models import SandboxCharge, SandboxRefund
-from tests.billing.test_concurrency import run_together
+from tests.helpers import run_together
 
 pytestmark = pytest.mark.django_db
 
