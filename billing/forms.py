@@ -360,7 +360,7 @@ class InvoiceVoidForm(forms.Form):
         return self.cleaned_data["reason"].strip()
 
 
-class CreditApplyForm(forms.Form):
+class CreditApplyForm(IdempotentForm):
     amount = forms.CharField(label="Amount", max_length=40)
 
     def __init__(self, *args, invoice, credit, **kwargs):

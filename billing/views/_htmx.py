@@ -6,7 +6,7 @@ region's inline partial. A region's partial is named after its root element's
 id, so the region asks for itself (``hx-get`` of the page's own URL, target
 itself) and the ``HX-Target`` header names the partial to render.
 
-Action views answer an invalid form with ``render_form`` (status 422) and a
+Action views answer an invalid form with ``form_invalid`` (status 422) and a
 success with ``action_done``: 204 and ``HX-Trigger`` events for htmx, a redirect
 with a message for a plain form post, so every page also works without
 JavaScript.

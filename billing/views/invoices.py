@@ -379,7 +379,10 @@ def credit_apply(request, pk):
     if form.is_valid():
         try:
             payment = services.credit_apply(
-                invoice=invoice, amount=form.cleaned_data["amount"], actor=request.user
+                invoice=invoice,
+                amount=form.cleaned_data["amount"],
+                idempotency_key=str(form.cleaned_data["idempotency_key"]),
+                actor=request.user,
             )
         except BillingError as error:
             add_billing_error(form, error)

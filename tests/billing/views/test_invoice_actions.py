@@ -679,7 +679,9 @@ def test_the_apply_credit_amount_is_prefilled_with_what_can_be_applied(
 def test_applying_credit_pays_the_invoice_and_tells_both_pages(clerk_client, customer, manager):
     invoice = issued_invoice(customer, manager, apply_credit=False)
     give_credit(customer, manager, "30.00")
-    response = clerk_client.post(apply_url(invoice), {"amount": "25.00"}, headers=htmx("x"))
+    response = clerk_client.post(
+        apply_url(invoice), {"amount": "25.00", "idempotency_key": KEY}, headers=htmx("x")
+    )
     assert response.status_code == 204
     assert list(triggers(response)) == [
         "invoice-changed",
@@ -706,7 +708,9 @@ def test_a_refused_credit_application_shows_422_and_writes_nothing(
     invoice = issued_invoice(customer, manager, apply_credit=False)
     give_credit(customer, manager, "30.00")
     before = record_counts()
-    response = clerk_client.post(apply_url(invoice), {"amount": amount}, headers=htmx("modal-form"))
+    response = clerk_client.post(
+        apply_url(invoice), {"amount": amount, "idempotency_key": KEY}, headers=htmx("modal-form")
+    )
     assert response.status_code == 422
     assert error in response.content.decode()
     assert record_counts() == before
@@ -715,7 +719,7 @@ def test_a_refused_credit_application_shows_422_and_writes_nothing(
 def test_applying_credit_without_javascript_redirects(clerk_client, customer, manager):
     invoice = issued_invoice(customer, manager, apply_credit=False)
     give_credit(customer, manager, "30.00")
-    response = clerk_client.post(apply_url(invoice), {"amount": "30"})
+    response = clerk_client.post(apply_url(invoice), {"amount": "30", "idempotency_key": KEY})
     assert response.status_code == 302 and response["Location"] == detail(invoice)
 
 
@@ -727,3 +731,13 @@ def test_only_people_who_record_payments_may_apply_credit(client, nobody, custom
     assert client.get(apply_url(invoice)).status_code == 403
     assert client.post(apply_url(invoice), {"amount": "1"}, headers=htmx("x")).status_code == 403
     assert record_counts() == before
+
+
+def test_applying_credit_twice_with_one_form_applies_it_once(clerk_client, customer, manager):
+    invoice = issued_invoice(customer, manager, apply_credit=False)
+    give_credit(customer, manager, "50.00")
+    fields = {"amount": "10.00", "idempotency_key": KEY}
+    for _ in range(2):
+        assert clerk_client.post(apply_url(invoice), fields, headers=htmx("x")).status_code == 204
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == Money("10.00", "USD")
