@@ -4,7 +4,7 @@
  * plain form posts. See docs/frontend.md, "Back office".
  *
  * - Modals: an action's <dialog> is loaded by htmx into #modal; it is opened
- *   with showModal() after the swap and removed again when closed.
+ *   with showModal() once htmx has settled it, and removed again when closed.
  * - closeModal: the HX-Trigger event of a successful action closes it.
  * - showMessage: an HX-Trigger event {"showMessage": {"text", "level"}} shows a toast.
  * - Data events (invoice-changed, customer-changed) need no code here: each
@@ -46,7 +46,10 @@
     setTimeout(function () { toast.remove(); }, level === "error" ? 8000 : 4000);
   }
 
-  document.addEventListener("htmx:afterSwap", function (event) {
+  // Open after the settle, not the swap: htmx attaches the new content's own
+  // triggers (the amount field's live preview) when it settles, and a person (or a
+  // test) typing into a dialog shown before that would go unheard.
+  document.addEventListener("htmx:afterSettle", function (event) {
     var container = modalContainer();
     if (container && event.detail.target === container) openDialog(container);
   });
