@@ -51,85 +51,73 @@ class ListFilterForm(forms.Form):
         return query
 
 
-class InvoiceFilterForm(ListFilterForm):
-    q = forms.CharField(
+# The list filters' fields: each list names its own search and dates.
+
+
+def _search_filter(placeholder):
+    return forms.CharField(
         label="Search",
         required=False,
         max_length=100,
-        widget=forms.SearchInput(attrs={"placeholder": "Number or customer name"}),
+        widget=forms.SearchInput(attrs={"placeholder": placeholder}),
     )
-    status = forms.ChoiceField(
-        required=False,
-        choices=_any("Any status", [*InvoiceStatus.choices, (OVERDUE, "Overdue")]),
+
+
+def _choice_filter(any_label, choices):
+    return forms.ChoiceField(required=False, choices=_any(any_label, choices))
+
+
+def _currency_filter():
+    return _choice_filter("Any currency", settings.CURRENCY_CHOICES)
+
+
+def _date_filter(label):
+    return forms.DateField(
+        label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    currency = forms.ChoiceField(
-        required=False, choices=_any("Any currency", settings.CURRENCY_CHOICES)
-    )
-    issued_from = forms.DateField(
-        label="Issued from", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    issued_to = forms.DateField(
-        label="Issued to", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    customer = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+def _customer_filter():
+    """A customer's id, set by the customer page's links rather than typed."""
+    return forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+class InvoiceFilterForm(ListFilterForm):
+    q = _search_filter("Number or customer name")
+    status = _choice_filter("Any status", [*InvoiceStatus.choices, (OVERDUE, "Overdue")])
+    currency = _currency_filter()
+    issued_from = _date_filter("Issued from")
+    issued_to = _date_filter("Issued to")
+    customer = _customer_filter()
 
 
 class CustomerFilterForm(ListFilterForm):
-    q = forms.CharField(
-        label="Search",
-        required=False,
-        max_length=100,
-        widget=forms.SearchInput(attrs={"placeholder": "Name, e-mail or reference"}),
-    )
+    q = _search_filter("Name, e-mail or reference")
 
 
 class PaymentFilterForm(ListFilterForm):
     """The payments list's (and its CSV export's) filters; ``q`` is the
     selector's ``search``, the dates are the day the customer paid."""
 
-    q = forms.CharField(
-        label="Search",
-        required=False,
-        max_length=100,
-        widget=forms.SearchInput(attrs={"placeholder": "Invoice number or customer name"}),
-    )
-    status = forms.ChoiceField(required=False, choices=_any("Any status", PaymentStatus.choices))
-    method = forms.ChoiceField(
-        required=False, choices=_any("Any method", PaymentMethodKind.choices)
-    )
-    currency = forms.ChoiceField(
-        required=False, choices=_any("Any currency", settings.CURRENCY_CHOICES)
-    )
-    paid_from = forms.DateField(
-        label="Paid from", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    paid_to = forms.DateField(
-        label="Paid to", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    customer = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    q = _search_filter("Invoice number or customer name")
+    status = _choice_filter("Any status", PaymentStatus.choices)
+    method = _choice_filter("Any method", PaymentMethodKind.choices)
+    currency = _currency_filter()
+    paid_from = _date_filter("Paid from")
+    paid_to = _date_filter("Paid to")
+    customer = _customer_filter()
 
 
 class CreditNoteFilterForm(ListFilterForm):
     """The credit notes list's (and its CSV export's) filters; ``q`` is the
     selector's ``search``, the dates are the credit note's issue date."""
 
-    q = forms.CharField(
-        label="Search",
-        required=False,
-        max_length=100,
-        widget=forms.SearchInput(attrs={"placeholder": "Number, invoice or customer name"}),
-    )
-    reason = forms.ChoiceField(required=False, choices=_any("Any reason", CreditNoteReason.choices))
-    currency = forms.ChoiceField(
-        required=False, choices=_any("Any currency", settings.CURRENCY_CHOICES)
-    )
-    issued_from = forms.DateField(
-        label="Issued from", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    issued_to = forms.DateField(
-        label="Issued to", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    customer = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    q = _search_filter("Number, invoice or customer name")
+    reason = _choice_filter("Any reason", CreditNoteReason.choices)
+    currency = _currency_filter()
+    issued_from = _date_filter("Issued from")
+    issued_to = _date_filter("Issued to")
+    customer = _customer_filter()
 
 
 class CursorForm(forms.Form):

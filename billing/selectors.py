@@ -390,6 +390,15 @@ def customer_for_page(*, pk):
     return Customer.objects.get(pk=pk)
 
 
+def filter_customer(*, pk):
+    """The customer a list is filtered by (its ``customer`` filter), for the
+    filter's label: None, and no query, when there is no such filter; None too
+    when no customer has that id (the list is then empty)."""
+    if pk is None:
+        return None
+    return Customer.objects.filter(pk=pk).first()
+
+
 def customer_invoices(*, customer, limit=10):
     return customer.invoices.order_by("-pk")[:limit]
 

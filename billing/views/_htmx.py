@@ -9,7 +9,8 @@ itself) and the ``HX-Target`` header names the partial to render.
 Action views answer an invalid form with ``form_invalid`` (status 422) and a
 success with ``action_done``: 204 and ``HX-Trigger`` events for htmx, a redirect
 with a message for a plain form post, so every page also works without
-JavaScript.
+JavaScript. ``modal_action`` strings these together for the usual action: show
+the modal, validate, call one service, answer.
 """
 
 import json
@@ -23,7 +24,9 @@ from django.template.response import TemplateResponse
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from billing import permissions
+from billing import permissions, selectors
+from billing.errors import BillingError
+from billing.forms import CursorForm
 
 # htmx sends these; a response chosen by them must say so, or a cache (or the
 # browser's back button) could serve a region where a page belongs.
@@ -74,6 +77,24 @@ def list_url(request, query, cursors=None):
     return f"{request.path}?{shown.urlencode()}" if shown else request.path
 
 
+def render_list(request, template, context, *, form, rows, partial):
+    """A filtered list, keyset-paged (``selectors.keyset_page`` by the query
+    string's cursor): the whole page, or for htmx its table region ``partial``
+    with the list's canonical URL pushed. Adds to ``context`` the filter
+    ``form``, its ``query`` (for links that keep the filters) and the ``page``."""
+    cursors = CursorForm(request.GET).cursors()
+    query = form.query()
+    context = {
+        **context,
+        "form": form,
+        "query": query,
+        "page": selectors.keyset_page(rows, **cursors),
+    }
+    return render_page(
+        request, template, context, partials=(partial,), push_url=list_url(request, query, cursors)
+    )
+
+
 def _render(request, template, partial, context, status=200):
     name = f"{template}#{partial}" if partial else template
     context = dict(context or {})
@@ -106,6 +127,39 @@ def render_form(request, template, context=None, *, status=200):
     htmx = getattr(request, "htmx", None)
     partial = "modal-form" if htmx and htmx.target == "modal-form" else None
     return _render(request, template, partial, context, status=status)
+
+
+def form_data(request):
+    """The data to bind an action's form to: the POST, even an empty one (an
+    unticked box posts nothing, and is an answer), or None on GET."""
+    return request.POST if request.method == "POST" else None
+
+
+def modal_action(request, template, context, perform, *, error_code=False):
+    """An action's modal and its post, for the usual action: one form, one service.
+
+    GET renders the modal (``render_modal``). A POST validates
+    ``context["form"]`` and calls ``perform(form.cleaned_data)``, which calls the
+    service and returns the success response (usually ``action_done``). A
+    ``BillingError`` from ``perform`` (the service refused; it wrote nothing) goes
+    onto the form (``add_billing_error``), and with ``error_code`` its code into
+    the context as ``error_code`` (the form's errors show it as ``data-code``).
+    An invalid or refused form is answered by ``form_invalid`` (422).
+
+    Views with more outcomes (a preview, "Add line", a region of the form)
+    answer those before calling this, or do without it.
+    """
+    if request.method == "GET":
+        return render_modal(request, template, context)
+    form = context["form"]
+    if form.is_valid():
+        try:
+            return perform(form.cleaned_data)
+        except BillingError as error:
+            add_billing_error(form, error)
+            if error_code:
+                context["error_code"] = error.code
+    return form_invalid(request, template, context)
 
 
 def add_billing_error(form, error):

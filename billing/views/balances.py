@@ -7,7 +7,6 @@ double submit write once.
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from billing import permissions, selectors, services
@@ -19,10 +18,9 @@ from billing.views._htmx import (
     CUSTOMER_CHANGED,
     INVOICE_CHANGED,
     action_done,
-    add_billing_error,
-    form_invalid,
+    form_data,
+    modal_action,
     permission_required,
-    render_modal,
     staff_required,
 )
 
@@ -38,10 +36,6 @@ def _currency(code):
         raise Http404("No such currency.") from None
 
 
-def _customer_page(customer):
-    return reverse("billing:customer_detail", args=[customer.pk])
-
-
 @require_http_methods(["GET", "POST"])
 @staff_required
 @permission_required(permissions.ADJUST_BALANCE)
@@ -50,36 +44,31 @@ def balance_adjust(request, pk):
     customer = get_object_or_404(Customer, pk=pk)
     balances = selectors.customer_balances(customer=customer)
     form = BalanceAdjustForm(
-        request.POST if request.method == "POST" else None,
+        form_data(request),
         customer=customer,
         currencies=[balance.currency for balance in balances],
     )
     context = {"customer": customer, "balances": balances, "form": form}
-    if request.method == "GET":
-        return render_modal(request, ADJUST_TEMPLATE, context)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            entry = services.balance_adjust(
-                customer=customer,
-                amount=data["amount"],
-                reason=data["reason"],
-                idempotency_key=str(data["idempotency_key"]),
-                actor=request.user,
-            )
-        except BillingError as error:
-            add_billing_error(form, error)
-        else:
-            return action_done(
-                request,
-                message=(
-                    f"Adjusted {customer}'s {entry.currency} credit by "
-                    f"{format_money(entry.amount)}; it is now {format_money(entry.balance_after)}."
-                ),
-                redirect_to=_customer_page(customer),
-                events=(CUSTOMER_CHANGED,),
-            )
-    return form_invalid(request, ADJUST_TEMPLATE, context)
+
+    def perform(data):
+        entry = services.balance_adjust(
+            customer=customer,
+            amount=data["amount"],
+            reason=data["reason"],
+            idempotency_key=str(data["idempotency_key"]),
+            actor=request.user,
+        )
+        return action_done(
+            request,
+            message=(
+                f"Adjusted {customer}'s {entry.currency} credit by "
+                f"{format_money(entry.amount)}; it is now {format_money(entry.balance_after)}."
+            ),
+            redirect_to=customer.get_absolute_url(),
+            events=(CUSTOMER_CHANGED,),
+        )
+
+    return modal_action(request, ADJUST_TEMPLATE, context, perform)
 
 
 @require_http_methods(["GET", "POST"])
@@ -89,31 +78,26 @@ def balance_pay_out(request, pk, currency):
     """Record credit paid back outside the system: the modal and its post."""
     customer = get_object_or_404(Customer, pk=pk)
     credit = selectors.customer_credit(customer=customer, currency=_currency(currency))
-    form = BalancePayOutForm(request.POST if request.method == "POST" else None, credit=credit)
+    form = BalancePayOutForm(form_data(request), credit=credit)
     context = {"customer": customer, "credit": credit, "form": form}
-    if request.method == "GET":
-        return render_modal(request, PAY_OUT_TEMPLATE, context)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            entry = services.balance_pay_out(
-                customer=customer,
-                amount=data["amount"],
-                reference=data["reference"],
-                notes=data["notes"],
-                idempotency_key=str(data["idempotency_key"]),
-                actor=request.user,
-            )
-        except BillingError as error:
-            add_billing_error(form, error)
-        else:
-            return action_done(
-                request,
-                message=f"Paid out {format_money(-entry.amount)} of {customer}'s credit.",
-                redirect_to=_customer_page(customer),
-                events=(CUSTOMER_CHANGED,),
-            )
-    return form_invalid(request, PAY_OUT_TEMPLATE, context)
+
+    def perform(data):
+        entry = services.balance_pay_out(
+            customer=customer,
+            amount=data["amount"],
+            reference=data["reference"],
+            notes=data["notes"],
+            idempotency_key=str(data["idempotency_key"]),
+            actor=request.user,
+        )
+        return action_done(
+            request,
+            message=f"Paid out {format_money(-entry.amount)} of {customer}'s credit.",
+            redirect_to=customer.get_absolute_url(),
+            events=(CUSTOMER_CHANGED,),
+        )
+
+    return modal_action(request, PAY_OUT_TEMPLATE, context, perform)
 
 
 @require_http_methods(["GET", "POST"])
@@ -125,28 +109,21 @@ def customer_credit_apply(request, pk, currency):
     currency = _currency(currency)
     credit = selectors.customer_credit(customer=customer, currency=currency)
     invoices = selectors.customer_payable_invoices(customer=customer, currency=currency)
-    form = CustomerCreditApplyForm(
-        request.POST if request.method == "POST" else None, credit=credit, invoices=invoices
-    )
+    form = CustomerCreditApplyForm(form_data(request), credit=credit, invoices=invoices)
     context = {"customer": customer, "credit": credit, "form": form}
-    if request.method == "GET":
-        return render_modal(request, APPLY_TEMPLATE, context)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            payment = services.credit_apply(
-                invoice=data["invoice"],
-                amount=data["amount"],
-                idempotency_key=str(data["idempotency_key"]),
-                actor=request.user,
-            )
-        except BillingError as error:
-            add_billing_error(form, error)
-        else:
-            return action_done(
-                request,
-                message=f"Applied {format_money(payment.amount)} of credit to {data['invoice']}.",
-                redirect_to=_customer_page(customer),
-                events=(INVOICE_CHANGED, CUSTOMER_CHANGED),
-            )
-    return form_invalid(request, APPLY_TEMPLATE, context)
+
+    def perform(data):
+        payment = services.credit_apply(
+            invoice=data["invoice"],
+            amount=data["amount"],
+            idempotency_key=str(data["idempotency_key"]),
+            actor=request.user,
+        )
+        return action_done(
+            request,
+            message=f"Applied {format_money(payment.amount)} of credit to {data['invoice']}.",
+            redirect_to=customer.get_absolute_url(),
+            events=(INVOICE_CHANGED, CUSTOMER_CHANGED),
+        )
+
+    return modal_action(request, APPLY_TEMPLATE, context, perform)

@@ -1,22 +1,20 @@
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from billing import permissions, selectors, services
 from billing.errors import BillingError
-from billing.forms import CreditNoteFilterForm, CreditNoteIssueForm, CursorForm
-from billing.models import Customer, Invoice, PaymentMethodKind, RefundStatus
+from billing.forms import CreditNoteFilterForm, CreditNoteIssueForm
+from billing.models import Invoice, PaymentMethodKind, RefundStatus
 from billing.money import format_money
 from billing.views._htmx import (
     CUSTOMER_CHANGED,
     INVOICE_CHANGED,
     action_done,
-    add_billing_error,
     form_invalid,
-    list_url,
+    modal_action,
     permission_required,
     render_form,
-    render_modal,
+    render_list,
     render_page,
     staff_required,
 )
@@ -29,25 +27,17 @@ def credit_note_list(request):
     every row these filters match (views/exports.py)."""
     form = CreditNoteFilterForm(request.GET)
     filters = form.filters()
-    cursors = CursorForm(request.GET).cursors()
-    notes = selectors.credit_note_list(search=filters.pop("q", ""), **filters)
-    page = selectors.keyset_page(notes, **cursors)
-    query = form.query()
     context = {
         "section": "credit_notes",
-        "form": form,
-        "query": query,
-        "page": page,
-        "filter_customer": Customer.objects.filter(pk=filters.get("customer")).first()
-        if "customer" in filters
-        else None,
+        "filter_customer": selectors.filter_customer(pk=filters.get("customer")),
     }
-    return render_page(
+    return render_list(
         request,
         "billing/credit_note_list.html",
         context,
-        partials=("credit-note-table",),
-        push_url=list_url(request, query, cursors),
+        form=form,
+        rows=selectors.credit_note_list(search=filters.pop("q", ""), **filters),
+        partial="credit-note-table",
     )
 
 
@@ -71,40 +61,40 @@ def credit_note_issue(request, pk):
         request.POST or None, invoice=invoice, payments=payments, preview=preview
     )
     context = {"invoice": invoice, "form": form, "credit": credit, "after": None}
-    if request.method == "GET":
-        return render_modal(request, ISSUE_TEMPLATE, context)
     if preview:
         return _preview(request, form, context)
-    if not form.is_valid():
-        return form_invalid(request, ISSUE_TEMPLATE, context)
-    parts = form.parts()
-    refund_payment = form.cleaned_data.get("refund_payment") if parts["refund"].amount > 0 else None
-    try:
-        note = services.credit_note_issue(
-            invoice=invoice,
-            reason=form.cleaned_data["reason"],
-            memo=form.cleaned_data["memo"],
-            refund_payment=refund_payment,
-            idempotency_key=str(form.cleaned_data["idempotency_key"]),
-            actor=request.user,
-            **parts,
+
+    def perform(data):
+        parts = form.parts()
+        refund_payment = data.get("refund_payment") if parts["refund"].amount > 0 else None
+        try:
+            note = services.credit_note_issue(
+                invoice=invoice,
+                reason=data["reason"],
+                memo=data["memo"],
+                refund_payment=refund_payment,
+                idempotency_key=str(data["idempotency_key"]),
+                actor=request.user,
+                **parts,
+            )
+        except BillingError as error:
+            if error.field == "amount":
+                error.field = "refund"  # The refund is the only amount a payment check sees here.
+            raise
+        message, level = _issued_message(note)
+        moves_credit = parts["to_credit"].amount > 0 or (
+            refund_payment is not None
+            and refund_payment.method == PaymentMethodKind.CUSTOMER_CREDIT
         )
-    except BillingError as error:
-        if error.field == "amount":
-            error.field = "refund"  # The refund is the only amount a payment check sees here.
-        add_billing_error(form, error)
-        return form_invalid(request, ISSUE_TEMPLATE, context)
-    message, level = _issued_message(note)
-    moves_credit = parts["to_credit"].amount > 0 or (
-        refund_payment is not None and refund_payment.method == PaymentMethodKind.CUSTOMER_CREDIT
-    )
-    return action_done(
-        request,
-        message=message,
-        level=level,
-        redirect_to=reverse("billing:invoice_detail", args=[invoice.pk]),
-        events=(INVOICE_CHANGED, CUSTOMER_CHANGED) if moves_credit else (INVOICE_CHANGED,),
-    )
+        return action_done(
+            request,
+            message=message,
+            level=level,
+            redirect_to=invoice.get_absolute_url(),
+            events=(INVOICE_CHANGED, CUSTOMER_CHANGED) if moves_credit else (INVOICE_CHANGED,),
+        )
+
+    return modal_action(request, ISSUE_TEMPLATE, context, perform)
 
 
 def _issued_message(note):

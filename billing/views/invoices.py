@@ -10,7 +10,6 @@ from billing import permissions, selectors, services
 from billing.errors import BillingError
 from billing.forms import (
     CreditApplyForm,
-    CursorForm,
     InvoiceFilterForm,
     InvoiceForm,
     InvoiceIssueAndChargeForm,
@@ -27,10 +26,12 @@ from billing.views._htmx import (
     INVOICE_CHANGED,
     action_done,
     add_billing_error,
+    form_data,
     form_invalid,
-    list_url,
+    modal_action,
     permission_required,
     render_form,
+    render_list,
     render_modal,
     render_page,
     staff_required,
@@ -46,7 +47,6 @@ def invoice_list(request):
     """Invoices, newest first, filtered; htmx swaps in the table alone."""
     form = InvoiceFilterForm(request.GET)
     filters = form.filters()
-    cursors = CursorForm(request.GET).cursors()
     invoices = selectors.invoice_list(
         status=filters.get("status", ""),
         customer=filters.get("customer"),
@@ -55,25 +55,18 @@ def invoice_list(request):
         issued_to=filters.get("issued_to"),
         search=filters.get("q", ""),
     )
-    page = selectors.keyset_page(invoices, **cursors)
-    customer = None
-    if "customer" in filters:
-        customer = Customer.objects.filter(pk=filters["customer"]).first()
-    query = form.query()
     context = {
         "section": "invoices",
-        "form": form,
-        "query": query,
-        "page": page,
-        "filter_customer": customer,
+        "filter_customer": selectors.filter_customer(pk=filters.get("customer")),
         "filtered": bool(filters),
     }
-    return render_page(
+    return render_list(
         request,
         "billing/invoice_list.html",
         context,
-        partials=("invoice-table",),
-        push_url=list_url(request, query, cursors),
+        form=form,
+        rows=invoices,
+        partial="invoice-table",
     )
 
 
@@ -114,10 +107,6 @@ def invoice_detail(request, pk):
 FORM_TEMPLATE = "billing/modals/invoice_form.html"
 
 
-def _invoice_url(invoice):
-    return reverse("billing:invoice_detail", args=[invoice.pk])
-
-
 def _draft_form(request, template_context, header, formset):
     """The draft form again: "Add line" (one more row, 200) or refused (422).
 
@@ -142,11 +131,7 @@ def invoice_create(request):
     header = InvoiceForm(request.POST or None, customer=customer)
     currency = header.draft_currency() if request.method == "POST" else None
     formset = invoice_line_formset(request.POST or None, currency=currency)
-    back = (
-        reverse("billing:customer_detail", args=[customer.pk])
-        if customer
-        else reverse("billing:invoice_list")
-    )
+    back = customer.get_absolute_url() if customer else reverse("billing:invoice_list")
     context = {"form": header, "formset": formset, "invoice": None, "back_url": back}
     if request.method == "GET":
         return render_modal(request, FORM_TEMPLATE, context)
@@ -166,8 +151,8 @@ def invoice_create(request):
             messages.success(request, f"Created {invoice} for {data['customer']}.")
             # A new page, not a refreshed region: the browser goes to the draft.
             if getattr(request, "htmx", None):
-                return HttpResponseClientRedirect(_invoice_url(invoice))
-            return redirect(_invoice_url(invoice))
+                return HttpResponseClientRedirect(invoice.get_absolute_url())
+            return redirect(invoice.get_absolute_url())
     return _draft_form(request, context, header, formset)
 
 
@@ -189,7 +174,7 @@ def invoice_edit(request, pk):
         "form": header,
         "formset": formset,
         "invoice": invoice,
-        "back_url": _invoice_url(invoice),
+        "back_url": invoice.get_absolute_url(),
     }
     if request.method == "GET":
         return render_modal(request, FORM_TEMPLATE, context)
@@ -207,7 +192,7 @@ def invoice_edit(request, pk):
             return action_done(
                 request,
                 message=f"Saved the lines of {invoice}: {format_money(invoice.total)}.",
-                redirect_to=_invoice_url(invoice),
+                redirect_to=invoice.get_absolute_url(),
             )
     return _draft_form(request, context, header, formset)
 
@@ -242,28 +227,21 @@ def invoice_issue(request, pk):
     invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
     credit = selectors.customer_credit(customer=invoice.customer, currency=invoice.currency)
     # An unticked box posts nothing: an empty POST is a valid answer here.
-    data = request.POST if request.method == "POST" else None
-    form = InvoiceIssueForm(data, invoice=invoice, credit=credit)
+    form = InvoiceIssueForm(form_data(request), invoice=invoice, credit=credit)
     context = {"invoice": invoice, "form": form, "credit": credit}
-    if request.method == "GET":
-        return render_modal(request, ISSUE_TEMPLATE, context)
-    if form.is_valid():
-        try:
-            invoice = services.invoice_issue(
-                invoice=invoice,
-                apply_credit=form.cleaned_data["apply_credit"],
-                actor=request.user,
-            )
-        except BillingError as error:
-            add_billing_error(form, error)
-        else:
-            return action_done(
-                request,
-                message=_issued_message(invoice),
-                redirect_to=_invoice_url(invoice),
-                events=_credit_events(invoice),
-            )
-    return form_invalid(request, ISSUE_TEMPLATE, context)
+
+    def perform(data):
+        issued = services.invoice_issue(
+            invoice=invoice, apply_credit=data["apply_credit"], actor=request.user
+        )
+        return action_done(
+            request,
+            message=_issued_message(issued),
+            redirect_to=issued.get_absolute_url(),
+            events=_credit_events(issued),
+        )
+
+    return modal_action(request, ISSUE_TEMPLATE, context, perform)
 
 
 def _charge_outcome(invoice):
@@ -309,27 +287,21 @@ def invoice_issue_and_charge(request, pk):
         "charge": max(invoice.total - credit, zero(invoice.currency)),
         "method": selectors.default_payment_method(customer=invoice.customer),
     }
-    if request.method == "GET":
-        return render_modal(request, ISSUE_AND_CHARGE_TEMPLATE, context)
-    if form.is_valid():
-        try:
-            invoice = services.invoice_issue_and_charge(
-                invoice=invoice,
-                idempotency_key=str(form.cleaned_data["idempotency_key"]),
-                actor=request.user,
-            )
-        except BillingError as error:
-            add_billing_error(form, error)
-        else:
-            message, level = _charge_outcome(invoice)
-            return action_done(
-                request,
-                message=message,
-                level=level,
-                redirect_to=_invoice_url(invoice),
-                events=_credit_events_after_charge(invoice),
-            )
-    return form_invalid(request, ISSUE_AND_CHARGE_TEMPLATE, context)
+
+    def perform(data):
+        issued = services.invoice_issue_and_charge(
+            invoice=invoice, idempotency_key=str(data["idempotency_key"]), actor=request.user
+        )
+        message, level = _charge_outcome(issued)
+        return action_done(
+            request,
+            message=message,
+            level=level,
+            redirect_to=issued.get_absolute_url(),
+            events=_credit_events_after_charge(issued),
+        )
+
+    return modal_action(request, ISSUE_AND_CHARGE_TEMPLATE, context, perform)
 
 
 def _credit_events_after_charge(invoice):
@@ -347,22 +319,16 @@ def invoice_void(request, pk):
     invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
     form = InvoiceVoidForm(request.POST or None)
     context = {"invoice": invoice, "form": form}
-    if request.method == "GET":
-        return render_modal(request, VOID_TEMPLATE, context)
-    if form.is_valid():
-        try:
-            invoice = services.invoice_void(
-                invoice=invoice, reason=form.cleaned_data["reason"], actor=request.user
-            )
-        except BillingError as error:
-            add_billing_error(form, error)
-        else:
-            return action_done(
-                request,
-                message=f"Voided {invoice}; its number stays, nothing is due on it.",
-                redirect_to=_invoice_url(invoice),
-            )
-    return form_invalid(request, VOID_TEMPLATE, context)
+
+    def perform(data):
+        voided = services.invoice_void(invoice=invoice, reason=data["reason"], actor=request.user)
+        return action_done(
+            request,
+            message=f"Voided {voided}; its number stays, nothing is due on it.",
+            redirect_to=voided.get_absolute_url(),
+        )
+
+    return modal_action(request, VOID_TEMPLATE, context, perform)
 
 
 @require_http_methods(["GET", "POST"])
@@ -374,23 +340,19 @@ def credit_apply(request, pk):
     credit = selectors.customer_credit(customer=invoice.customer, currency=invoice.currency)
     form = CreditApplyForm(request.POST or None, invoice=invoice, credit=credit)
     context = {"invoice": invoice, "form": form, "credit": credit}
-    if request.method == "GET":
-        return render_modal(request, CREDIT_APPLY_TEMPLATE, context)
-    if form.is_valid():
-        try:
-            payment = services.credit_apply(
-                invoice=invoice,
-                amount=form.cleaned_data["amount"],
-                idempotency_key=str(form.cleaned_data["idempotency_key"]),
-                actor=request.user,
-            )
-        except BillingError as error:
-            add_billing_error(form, error)
-        else:
-            return action_done(
-                request,
-                message=f"Applied {format_money(payment.amount)} of credit to {invoice}.",
-                redirect_to=_invoice_url(invoice),
-                events=(INVOICE_CHANGED, CUSTOMER_CHANGED),
-            )
-    return form_invalid(request, CREDIT_APPLY_TEMPLATE, context)
+
+    def perform(data):
+        payment = services.credit_apply(
+            invoice=invoice,
+            amount=data["amount"],
+            idempotency_key=str(data["idempotency_key"]),
+            actor=request.user,
+        )
+        return action_done(
+            request,
+            message=f"Applied {format_money(payment.amount)} of credit to {invoice}.",
+            redirect_to=invoice.get_absolute_url(),
+            events=(INVOICE_CHANGED, CUSTOMER_CHANGED),
+        )
+
+    return modal_action(request, CREDIT_APPLY_TEMPLATE, context, perform)

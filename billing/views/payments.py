@@ -5,31 +5,29 @@ import json
 import uuid
 
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from billing import permissions, selectors, services
-from billing.errors import BillingError, ErrorCode
+from billing.errors import ErrorCode
 from billing.forms import (
-    CursorForm,
     PaymentChargeForm,
     PaymentFilterForm,
     PaymentRecordForm,
     PaymentRetryForm,
     PaymentVoidForm,
 )
-from billing.models import Customer, Invoice, Payment, PaymentStatus
+from billing.models import Invoice, Payment, PaymentStatus
 from billing.money import format_money
 from billing.templatetags.billing import payment_method as payment_method_label
 from billing.views._htmx import (
     CUSTOMER_CHANGED,
     INVOICE_CHANGED,
     action_done,
-    add_billing_error,
+    form_data,
     form_invalid,
-    list_url,
+    modal_action,
     permission_required,
-    render_modal,
+    render_list,
     render_page,
     staff_required,
 )
@@ -42,25 +40,17 @@ def payment_list(request):
     every row these filters match (views/exports.py)."""
     form = PaymentFilterForm(request.GET)
     filters = form.filters()
-    cursors = CursorForm(request.GET).cursors()
-    payments = selectors.payment_list(search=filters.pop("q", ""), **filters)
-    page = selectors.keyset_page(payments, **cursors)
-    query = form.query()
     context = {
         "section": "payments",
-        "form": form,
-        "query": query,
-        "page": page,
-        "filter_customer": Customer.objects.filter(pk=filters.get("customer")).first()
-        if "customer" in filters
-        else None,
+        "filter_customer": selectors.filter_customer(pk=filters.get("customer")),
     }
-    return render_page(
+    return render_list(
         request,
         "billing/payment_list.html",
         context,
-        partials=("payment-table",),
-        push_url=list_url(request, query, cursors),
+        form=form,
+        rows=selectors.payment_list(search=filters.pop("q", ""), **filters),
+        partial="payment-table",
     )
 
 
@@ -76,25 +66,9 @@ RETRY_TEMPLATE = "billing/modals/payment_retry.html"
 OUTCOME_REGION = "payment-outcome"
 
 
-def form_data(request):
-    return request.POST if request.method == "POST" else None
-
-
-def invoice_url(invoice):
-    return reverse("billing:invoice_detail", args=[invoice.pk])
-
-
 def get_payment(pk):
     payments = Payment.objects.select_related("invoice__customer", "payment_method")
     return get_object_or_404(payments, pk=pk)
-
-
-def refused(request, template, context, error):
-    """A refused service call: its message on the field it names or above the
-    form, its code in the context, 422. The service wrote nothing."""
-    add_billing_error(context["form"], error)
-    context["error_code"] = error.code
-    return form_invalid(request, template, context)
 
 
 def gateway_refused(request, template, context, message):
@@ -127,13 +101,13 @@ def charge_outcome(request, payment, template, context):
             request,
             message=f"The gateway did not answer about the charge of {amount} to {card}. "
             "It stays pending; reconciliation will settle it.",
-            redirect_to=invoice_url(invoice),
+            redirect_to=invoice.get_absolute_url(),
             level="warning",
         )
     return action_done(
         request,
         message=f"Charged {amount} to {card} for invoice {invoice}.",
-        redirect_to=invoice_url(invoice),
+        redirect_to=invoice.get_absolute_url(),
     )
 
 
@@ -149,15 +123,11 @@ def payment_record(request, pk):
         may_write_off=request.user.has_perm(f"billing.{permissions.ISSUE_CREDIT_NOTE}"),
     )
     context = {"invoice": invoice, "form": form}
-    if request.method == "GET":
-        return render_modal(request, RECORD_TEMPLATE, context)
-    if request.htmx.target == OUTCOME_REGION:
+    if request.method == "POST" and request.htmx.target == OUTCOME_REGION:
         # The amount changed: say what happens above or below the due; act on nothing.
         return render_page(request, RECORD_TEMPLATE, context, partials=(OUTCOME_REGION,))
-    if not form.is_valid():
-        return form_invalid(request, RECORD_TEMPLATE, context)
-    data = form.cleaned_data
-    try:
+
+    def perform(data):
         payment = services.payment_record(
             invoice=invoice,
             amount=data["amount"],
@@ -171,21 +141,20 @@ def payment_record(request, pk):
             idempotency_key=str(data["idempotency_key"]),
             actor=request.user,
         )
-    except BillingError as error:
-        return refused(request, RECORD_TEMPLATE, context, error)
-    message = (
-        f"Recorded {format_money(payment.amount)} ({payment_method_label(payment)}) on {invoice}."
-    )
-    if payment.amount_to_credit.amount:
-        message += f" {format_money(payment.amount_to_credit)} went to customer credit."
-    if data["write_off_remainder"]:
-        message += " The rest was written off with a credit note."
-    return action_done(
-        request,
-        message=message,
-        redirect_to=invoice_url(invoice),
-        events=(INVOICE_CHANGED, CUSTOMER_CHANGED),
-    )
+        amount, method = format_money(payment.amount), payment_method_label(payment)
+        message = f"Recorded {amount} ({method}) on {invoice}."
+        if payment.amount_to_credit.amount:
+            message += f" {format_money(payment.amount_to_credit)} went to customer credit."
+        if data["write_off_remainder"]:
+            message += " The rest was written off with a credit note."
+        return action_done(
+            request,
+            message=message,
+            redirect_to=invoice.get_absolute_url(),
+            events=(INVOICE_CHANGED, CUSTOMER_CHANGED),
+        )
+
+    return modal_action(request, RECORD_TEMPLATE, context, perform, error_code=True)
 
 
 @require_http_methods(["GET", "POST"])
@@ -198,12 +167,8 @@ def payment_charge(request, pk):
     methods = selectors.customer_payment_methods(customer=invoice.customer)
     form = PaymentChargeForm(form_data(request), invoice=invoice, methods=methods)
     context = {"invoice": invoice, "form": form, "methods": methods}
-    if request.method == "GET":
-        return render_modal(request, CHARGE_TEMPLATE, context)
-    if not form.is_valid():
-        return form_invalid(request, CHARGE_TEMPLATE, context)
-    data = form.cleaned_data
-    try:
+
+    def perform(data):
         payment = services.payment_charge(
             invoice=invoice,
             amount=data["amount"],
@@ -211,9 +176,9 @@ def payment_charge(request, pk):
             idempotency_key=str(data["idempotency_key"]),
             actor=request.user,
         )
-    except BillingError as error:
-        return refused(request, CHARGE_TEMPLATE, context, error)
-    return charge_outcome(request, payment, CHARGE_TEMPLATE, context)
+        return charge_outcome(request, payment, CHARGE_TEMPLATE, context)
+
+    return modal_action(request, CHARGE_TEMPLATE, context, perform, error_code=True)
 
 
 @require_http_methods(["GET", "POST"])
@@ -225,22 +190,17 @@ def payment_void(request, pk):
     invoice = payment.invoice
     form = PaymentVoidForm(form_data(request))
     context = {"invoice": invoice, "payment": payment, "form": form}
-    if request.method == "GET":
-        return render_modal(request, VOID_TEMPLATE, context)
-    if not form.is_valid():
-        return form_invalid(request, VOID_TEMPLATE, context)
-    try:
-        services.payment_void(
-            payment=payment, reason=form.cleaned_data["reason"], actor=request.user
+
+    def perform(data):
+        services.payment_void(payment=payment, reason=data["reason"], actor=request.user)
+        return action_done(
+            request,
+            message=f"Voided the {format_money(payment.amount)} {payment_method_label(payment)} "
+            f"payment on {invoice}; it is due again.",
+            redirect_to=invoice.get_absolute_url(),
         )
-    except BillingError as error:
-        return refused(request, VOID_TEMPLATE, context, error)
-    return action_done(
-        request,
-        message=f"Voided the {format_money(payment.amount)} {payment_method_label(payment)} "
-        f"payment on {invoice}; it is due again.",
-        redirect_to=invoice_url(invoice),
-    )
+
+    return modal_action(request, VOID_TEMPLATE, context, perform, error_code=True)
 
 
 @require_http_methods(["GET", "POST"])
@@ -251,16 +211,11 @@ def payment_retry(request, pk):
     payment = get_payment(pk)
     form = PaymentRetryForm(form_data(request), payment=payment)
     context = {"invoice": payment.invoice, "payment": payment, "form": form}
-    if request.method == "GET":
-        return render_modal(request, RETRY_TEMPLATE, context)
-    if not form.is_valid():
-        return form_invalid(request, RETRY_TEMPLATE, context)
-    try:
+
+    def perform(data):
         attempt = services.payment_retry(
-            payment=payment,
-            idempotency_key=str(form.cleaned_data["idempotency_key"]),
-            actor=request.user,
+            payment=payment, idempotency_key=str(data["idempotency_key"]), actor=request.user
         )
-    except BillingError as error:
-        return refused(request, RETRY_TEMPLATE, context, error)
-    return charge_outcome(request, attempt, RETRY_TEMPLATE, context)
+        return charge_outcome(request, attempt, RETRY_TEMPLATE, context)
+
+    return modal_action(request, RETRY_TEMPLATE, context, perform, error_code=True)

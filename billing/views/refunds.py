@@ -12,18 +12,12 @@ from billing.views._htmx import (
     CUSTOMER_CHANGED,
     INVOICE_CHANGED,
     action_done,
-    form_invalid,
+    form_data,
+    modal_action,
     permission_required,
-    render_modal,
     staff_required,
 )
-from billing.views.payments import (
-    form_data,
-    gateway_refused,
-    get_payment,
-    invoice_url,
-    refused,
-)
+from billing.views.payments import gateway_refused, get_payment
 
 REFUND_TEMPLATE = "billing/modals/payment_refund.html"
 
@@ -60,40 +54,43 @@ def payment_refund(request, pk):
         credit_note_allowed=permissions.has(request.user, permissions.ISSUE_CREDIT_NOTE),
     )
     context = {"invoice": invoice, "payment": payment, "form": form}
-    if request.method == "GET":
-        return render_modal(request, REFUND_TEMPLATE, context)
-    if not form.is_valid():
-        return form_invalid(request, REFUND_TEMPLATE, context)
-    data = form.cleaned_data
+
+    def perform(data):
+        try:
+            refund, note = _give_back(payment, form, data, actor=request.user)
+        except BillingError as error:
+            error.field = CREDIT_NOTE_FIELDS.get(error.field, error.field)
+            raise
+        return _refund_outcome(request, refund, note, context)
+
+    return modal_action(request, REFUND_TEMPLATE, context, perform, error_code=True)
+
+
+def _give_back(payment, form, data, *, actor):
+    """The refund, and the credit note it came with (or None)."""
     key = str(data["idempotency_key"])
-    note = None
-    try:
-        if data["invoice_effect"] == form.CREDIT_NOTE:
-            note = services.credit_note_issue(
-                invoice=invoice,
-                reason=CREDIT_NOTE_REASONS.get(data["reason"], CreditNoteReason.OTHER),
-                refund=data["amount"],
-                refund_payment=payment,
-                memo=_memo(payment, data),
-                idempotency_key=key,
-                actor=request.user,
-            )
-            refund = note.refunds.get()
-        else:
-            refund = services.payment_refund(
-                payment=payment,
-                amount=data["amount"],
-                destination=data["destination"],
-                reason=data["reason"],
-                notes=data["notes"],
-                reference=data["reference"],
-                idempotency_key=key,
-                actor=request.user,
-            )
-    except BillingError as error:
-        error.field = CREDIT_NOTE_FIELDS.get(error.field, error.field)
-        return refused(request, REFUND_TEMPLATE, context, error)
-    return _refund_outcome(request, refund, note, context)
+    if data["invoice_effect"] == form.CREDIT_NOTE:
+        note = services.credit_note_issue(
+            invoice=payment.invoice,
+            reason=CREDIT_NOTE_REASONS.get(data["reason"], CreditNoteReason.OTHER),
+            refund=data["amount"],
+            refund_payment=payment,
+            memo=_memo(payment, data),
+            idempotency_key=key,
+            actor=actor,
+        )
+        return note.refunds.get(), note
+    refund = services.payment_refund(
+        payment=payment,
+        amount=data["amount"],
+        destination=data["destination"],
+        reason=data["reason"],
+        notes=data["notes"],
+        reference=data["reference"],
+        idempotency_key=key,
+        actor=actor,
+    )
+    return refund, None
 
 
 def _refund_outcome(request, refund, note, context):
@@ -113,7 +110,7 @@ def _refund_outcome(request, refund, note, context):
             request,
             message=f"The gateway did not answer about the refund of {amount}. "
             "It stays pending; reconciliation will settle it.",
-            redirect_to=invoice_url(invoice),
+            redirect_to=invoice.get_absolute_url(),
             events=events,
             level="warning",
         )
@@ -123,4 +120,6 @@ def _refund_outcome(request, refund, note, context):
         message += f"what {invoice} asks for is unchanged."
     else:
         message = f"Refunded {amount} ({where}); {amount} is due again on {invoice}."
-    return action_done(request, message=message, redirect_to=invoice_url(invoice), events=events)
+    return action_done(
+        request, message=message, redirect_to=invoice.get_absolute_url(), events=events
+    )

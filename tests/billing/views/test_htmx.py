@@ -162,6 +162,48 @@ def test_add_billing_error_puts_a_refusal_on_its_field_or_above_the_form():
     assert form.non_field_errors() == ["Not now."]
 
 
+def test_modal_action_shows_the_modal_on_get_and_performs_nothing(clerk):
+    performed = []
+    request = make_request(clerk, headers=htmx("modal"))
+    context = {"form": ToyForm(None)}
+    response = _htmx.modal_action(request, "toy/modal.html", context, performed.append)
+    assert response.status_code == 200 and performed == []
+    assert rendered(response).startswith('<dialog id="modal-dialog"')
+
+
+def test_modal_action_performs_a_valid_post_and_answers_with_what_perform_returns(clerk):
+    request = make_request(clerk, "post", data={"amount": "5"})
+    context = {"form": ToyForm(request.POST)}
+    response = _htmx.modal_action(
+        request, "toy/modal.html", context, lambda data: HttpResponse(data["amount"], status=201)
+    )
+    assert response.status_code == 201 and response.content == b"5"
+
+
+def test_modal_action_answers_an_invalid_form_with_422_without_performing(clerk):
+    performed = []
+    request = make_request(clerk, "post", data={"amount": ""})
+    context = {"form": ToyForm(request.POST)}
+    response = _htmx.modal_action(request, "toy/modal.html", context, performed.append)
+    assert response.status_code == 422 and performed == []
+
+
+@pytest.mark.parametrize("error_code", [False, True])
+def test_modal_action_puts_a_refusal_on_the_form_and_answers_422(clerk, error_code):
+    def perform(data):
+        raise BillingError(ErrorCode.OVERPAYMENT, "Too much.", field="amount")
+
+    request = make_request(clerk, "post", headers=htmx("modal-form"), data={"amount": "5"})
+    context = {"form": ToyForm(request.POST)}
+    response = _htmx.modal_action(
+        request, "toy/modal.html", context, perform, error_code=error_code
+    )
+    assert response.status_code == 422
+    assert context["form"].errors["amount"] == ["Too much."]
+    assert "Too much." in rendered(response)
+    assert context.get("error_code") == ("overpayment" if error_code else None)
+
+
 def test_action_done_answers_htmx_with_204_and_events_closing_the_modal_last(clerk):
     request = make_request(clerk, "post", headers=htmx("modal-form"))
     response = _htmx.action_done(
