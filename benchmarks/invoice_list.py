@@ -14,7 +14,6 @@ and the ratio of the medians. `--rebuild` drops and builds the data again.
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -23,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import _bench_db  # noqa: E402  (beside this script)
+
 INVOICES = 1_000_000
 CUSTOMERS = 3_000
 CURRENCIES = ("USD", "EUR", "GBP", "JPY", "KWD")
@@ -30,22 +31,13 @@ USERNAME = "listbench"
 
 
 def bench_url():
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/billing")
-    if not base.startswith("postgres"):
-        sys.exit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://...")
-    head, _, name = base.rpartition("/")
-    name = name.split("?")[0]
-    return base if name.endswith("_listbench") else f"{head}/{name}_listbench"
+    return _bench_db.bench_url("_listbench")
 
 
 def setup_django():
-    os.environ["DATABASE_URL"] = bench_url()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
-    import django
+    _bench_db.setup_django(bench_url())
     from django.conf import settings
 
-    django.setup()
     # Production-like: no query log, no htmx debug script. (Static files keep
     # the debug storage, so no collectstatic is needed.)
     settings.DEBUG = False
@@ -122,17 +114,7 @@ ORDER BY g
 
 def prepare(rebuild=False):
     """Create and fill the bench database once (idempotent)."""
-    import psycopg
-
-    url = bench_url()
-    head, _, name = url.rpartition("/")
-    with psycopg.connect(f"{head}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and rebuild:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = False
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
+    _bench_db.ensure_database(bench_url(), rebuild=rebuild)
     setup_django()
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group

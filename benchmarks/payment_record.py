@@ -19,7 +19,6 @@ run in the same run on the same data, so the ratio is the figure to read.
 
 import argparse
 import multiprocessing
-import os
 import random
 import sys
 import time
@@ -28,36 +27,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import _bench_db  # noqa: E402  (beside this script)
+
 INVOICES = 10_000
 
 
 def bench_url():
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/billing")
-    if not base.startswith("postgres"):
-        sys.exit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://...")
-    head, _, name = base.rpartition("/")
-    name = name.split("?")[0]
-    return base if name.endswith("_bench") else f"{head}/{name}_bench"
+    return _bench_db.bench_url("_bench")
 
 
 def setup_django():
-    os.environ["DATABASE_URL"] = bench_url()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    _bench_db.setup_django(bench_url())
 
 
 def prepare():
     """Create and fill the bench database once (idempotent)."""
-    import psycopg
-
-    url = bench_url()
-    head, _, name = url.rpartition("/")
-    with psycopg.connect(f"{head}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+    _bench_db.ensure_database(bench_url())
     setup_django()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
