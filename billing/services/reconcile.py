@@ -59,52 +59,54 @@ def reconcile_pending(*, actor, older_than=None, dry_run=False):
 
 
 def _reconcile_charge(payment, actor, dry_run, report):
+    def look_up(gateway):
+        return gateway.find_charge(idempotency_key=str(payment.gateway_key))
+
+    not_found = GatewayCharge(
+        id="",
+        status=FAILED,
+        amount=payment.amount,
+        failure_reason="The gateway has no record of this charge: no money was taken.",
+    )
     name = f"payment #{payment.pk} ({payment.invoice})"
-    try:
-        gateway = get_gateway(payment.payment_method.gateway)
-        charge = gateway.find_charge(idempotency_key=str(payment.gateway_key))
-    except GatewayError as exc:
-        report.left_pending += 1
-        report.lines.append(f"{name}: left pending, the gateway cannot tell yet ({exc.message})")
-        return
-    if charge is None:
-        charge = GatewayCharge(
-            id="",
-            status=FAILED,
-            amount=payment.amount,
-            failure_reason="The gateway has no record of this charge: no money was taken.",
-        )
-    _settle(
-        report, f"{name}: {charge.status}", dry_run, record_charge_outcome, payment, charge, actor
+    _reconcile(
+        payment, payment, look_up, not_found, record_charge_outcome, name, actor, dry_run, report
     )
 
 
 def _reconcile_refund(refund, actor, dry_run, report):
     payment = refund.payment
-    name = f"refund #{refund.pk} of payment #{payment.pk} ({payment.invoice})"
-    try:
-        gateway = get_gateway(payment.payment_method.gateway)
-        found = gateway.find_refund(
+
+    def look_up(gateway):
+        return gateway.find_refund(
             charge_id=payment.gateway_charge_id, idempotency_key=str(refund.gateway_key)
         )
+
+    not_found = GatewayRefund(
+        id="",
+        status=FAILED,
+        amount=refund.amount,
+        failure_reason="The gateway has no record of this refund: nothing was given back.",
+    )
+    name = f"refund #{refund.pk} of payment #{payment.pk} ({payment.invoice})"
+    _reconcile(
+        refund, payment, look_up, not_found, record_refund_outcome, name, actor, dry_run, report
+    )
+
+
+def _reconcile(record, payment, look_up, not_found, record_outcome, name, actor, dry_run, report):
+    """Ask the payment's gateway about ``record`` (``look_up``; None means it never
+    happened: ``not_found``) and record the answer, unless the gateway cannot tell."""
+    try:
+        outcome = look_up(get_gateway(payment.payment_method.gateway)) or not_found
     except GatewayError as exc:
         report.left_pending += 1
         report.lines.append(f"{name}: left pending, the gateway cannot tell yet ({exc.message})")
         return
-    if found is None:
-        found = GatewayRefund(
-            id="",
-            status=FAILED,
-            amount=refund.amount,
-            failure_reason="The gateway has no record of this refund: nothing was given back.",
-        )
-    _settle(report, f"{name}: {found.status}", dry_run, record_refund_outcome, refund, found, actor)
-
-
-def _settle(report, line, dry_run, record_outcome, *args):
+    line = f"{name}: {outcome.status}"
     if not dry_run:
         try:
-            _, changed = record_outcome(*args)
+            _, changed = record_outcome(record, outcome, actor)
         except BillingError as exc:
             report.left_pending += 1
             report.lines.append(f"{line}, but left pending: {exc.message}")
