@@ -181,7 +181,12 @@ def test_staff_charging_one_invoice_at_once_charge_it_once(staff):
     )
 
     assert len(results) == 1, errors
-    assert all(isinstance(e, BillingError) and e.code == "overpayment" for e in errors.values())
+    # While the winner's charge is pending the rest find nothing left to charge; once
+    # it has succeeded they find the invoice paid.
+    assert all(
+        isinstance(e, BillingError) and e.code in ("overpayment", "invoice_not_payable")
+        for e in errors.values()
+    ), errors
     assert SandboxCharge.objects.count() == 1
     invoice.refresh_from_db()
     assert invoice.status == "paid"
