@@ -7,6 +7,8 @@ operations never wait on each other in a cycle (no deadlocks):
 
 (The idempotency key's unique-index entry comes first: a request that waits on
 it holds nothing else yet.) Payments of one invoice are locked in id order.
+One lock is taken elsewhere, in the same place of the order: payment_record's
+one statement (services/_one_statement.py) locks the invoice by updating it.
 
 On SQLite ``select_for_update`` is a no-op; there every transaction begins
 IMMEDIATE (config.settings), which serialises writers, so the same code is

@@ -97,6 +97,14 @@ def database_config():
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        # Django's ORM binds parameters on the client, which psycopg never prepares;
+        # this prepares the one statement bound on the server, payment_record's
+        # (billing/services/_one_statement.py), on its first use per connection.
+        # Behind a transaction-mode PgBouncer older than 1.21, or without
+        # max_prepared_statements, set DATABASE_PREPARED_STATEMENTS=false.
+        prepared = env_bool("DATABASE_PREPARED_STATEMENTS", True)
+        config["OPTIONS"] = {"prepare_threshold": 0 if prepared else None}
     return config
 
 

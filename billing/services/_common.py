@@ -211,7 +211,15 @@ def save_payment_totals(payment):
 
 
 def event(invoice, kind, actor, *, amount=None, message="", **links):
-    return InvoiceEvent.objects.create(
+    """Write a timeline event on ``invoice``."""
+    record = new_event(invoice, kind, actor, amount=amount, message=message, **links)
+    record.save(force_insert=True)
+    return record
+
+
+def new_event(invoice, kind, actor, *, amount=None, message="", **links):
+    """An unsaved timeline event (``event`` saves it)."""
+    return InvoiceEvent(
         invoice=invoice,
         kind=kind,
         currency=invoice.currency,

@@ -17,12 +17,14 @@ from billing.models import (
     PaymentStatus,
 )
 from billing.money import format_money, parse_money, zero
+from billing.services import _one_statement
 from billing.services._common import (
     Idempotency,
     balance_move,
     ensure_payable,
     event,
     move_invoice_amounts,
+    new_event,
     payable_room,
     payment_date,
     require_choice,
@@ -121,6 +123,32 @@ def payment_record(
     if key.claim():
         return key.replay
 
+    payment = Payment(
+        invoice_id=invoice.pk,
+        currency=invoice.currency,
+        amount=amount,
+        status=PaymentStatus.SUCCEEDED,
+        method=method,
+        paid_at=paid_at,
+        reference=(reference or "").strip(),
+        notes=(notes or "").strip(),
+        amount_refunded=zero(invoice.currency),
+        amount_to_credit=zero(invoice.currency),
+        created_by=actor,
+        **details,
+    )
+    recorded = new_event(
+        invoice,
+        InvoiceEventKind.PAYMENT_RECORDED,
+        actor,
+        amount=amount,
+        message=payment.get_method_display(),
+    )
+    # The common case, an amount within what is payable, is one statement on
+    # PostgreSQL (_one_statement); the rest, and every refusal, is found out here.
+    if not write_off_remainder and _one_statement.record_payment(payment, recorded):
+        return key.finish(payment)
+
     invoice = locks.lock_invoice(invoice)
     ensure_payable(invoice)
     room = payable_room(invoice)
@@ -140,30 +168,13 @@ def payment_record(
             "A charge is in flight on this invoice; nothing can be written off.",
         )
 
-    payment = Payment.objects.create(
-        invoice=invoice,
-        currency=invoice.currency,
-        amount=amount,
-        status=PaymentStatus.SUCCEEDED,
-        method=method,
-        paid_at=paid_at,
-        reference=(reference or "").strip(),
-        notes=(notes or "").strip(),
-        amount_refunded=zero(invoice.currency),
-        amount_to_credit=excess,
-        created_by=actor,
-        **details,
-    )
+    payment.invoice = recorded.invoice = invoice
+    payment.amount_to_credit = excess
+    payment.save(force_insert=True)
     applied = amount - excess
     move_invoice_amounts(invoice, paid=applied, due=-applied)
-    event(
-        invoice,
-        InvoiceEventKind.PAYMENT_RECORDED,
-        actor,
-        amount=amount,
-        payment=payment,
-        message=payment.get_method_display(),
-    )
+    recorded.payment = payment
+    recorded.save(force_insert=True)
     if excess.amount > 0:
         balance_move(
             invoice.customer,
