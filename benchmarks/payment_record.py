@@ -4,17 +4,19 @@
     DATABASE_URL=postgres://... .venv/bin/python benchmarks/payment_record.py
 
 Builds (once) a `<db>_bench` database with 10,000 open invoices, then, for 1 and 8
-concurrent client processes, runs for a fixed time each:
+concurrent client processes started together, runs for a fixed time each:
 
-- service: billing.services.payment_record on a random invoice;
+- service: billing.services.payment_record on a random invoice, DEBUG off as in
+  production (on, Django keeps every query's SQL);
 - raw SQL: BEGIN; SELECT ... FOR UPDATE the invoice; INSERT the payment; UPDATE
   the invoice's amounts; COMMIT, through psycopg with nothing else;
-- Django SQL+event: the raw statements plus the timeline event insert the service
-  also writes, through Django's connection and transaction.atomic (no ORM), to
-  tell the cost of Django's database layers from the ORM's.
+- ORM path: the service with its one-statement path declined, so it takes the
+  ORM path SQLite and every other case take (billing/services/_one_statement.py
+  says why there are two).
 
-It prints the rates (transactions per second) and service/raw ratios. Both sides
-run in the same run on the same data, so the ratio is the figure to read.
+Each round measures the three in turn; it prints the medians over the rounds of
+the rates (transactions per second) and of each round's ratio to raw SQL. All
+run in the same run on the same data, so the ratios are the figures to read.
 """
 
 import argparse
@@ -24,6 +26,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 import _bench_db  # noqa: E402  (beside this script)
 
 INVOICES = 10_000
+WARM_UP = 20  # transactions per client before the clock starts
 
 
 def bench_url():
@@ -39,6 +43,9 @@ def bench_url():
 
 def setup_django():
     _bench_db.setup_django(bench_url())
+    from django.conf import settings
+
+    settings.DEBUG = False
 
 
 def prepare():
@@ -82,9 +89,25 @@ def prepare():
     return list(Invoice.objects.values_list("pk", flat=True)), user.pk
 
 
-def run_service(args):
-    ids, user_id, seconds, seed = args
+def timed(one_transaction, seconds, start):
+    """Warm up, wait for the other clients, then count transactions for ``seconds``."""
+    for _ in range(WARM_UP):
+        one_transaction()
+    start.wait()
+    done, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        one_transaction()
+        done += 1
+    return done
+
+
+def run_service(args, *, one_statement=True):
+    ids, user_id, seconds, seed, start = args
     setup_django()
+    if not one_statement:
+        from billing.services import _one_statement
+
+        _one_statement.record_payment = lambda payment, event: None
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.utils import timezone
@@ -97,8 +120,8 @@ def run_service(args):
     actor = get_user_model().objects.get(pk=user_id)
     amount, today = Money("1.00", "USD"), timezone.localdate()
     invoices = {pk: Invoice(pk=pk, currency="USD") for pk in ids}
-    done, end = 0, time.perf_counter() + seconds
-    while time.perf_counter() < end:
+
+    def one_transaction():
         payment_record(
             invoice=invoices[rng.choice(ids)],
             amount=amount,
@@ -106,7 +129,8 @@ def run_service(args):
             paid_at=today,
             actor=actor,
         )
-        done += 1
+
+    done = timed(one_transaction, seconds, start)
     connection.close()
     return done
 
@@ -126,74 +150,66 @@ RAW_SQL = [
 
 
 def run_raw(args):
-    ids, user_id, seconds, seed = args
+    ids, user_id, seconds, seed, start = args
     import psycopg
 
     rng = random.Random(seed)
-    done, end = 0, time.perf_counter() + seconds
     with psycopg.connect(bench_url()) as conn:
-        while time.perf_counter() < end:
+
+        def one_transaction():
             pk = rng.choice(ids)
             with conn.transaction():
                 conn.execute(RAW_SQL[0], [pk]).fetchone()
                 conn.execute(RAW_SQL[1], [pk, uuid.uuid4(), user_id])
                 conn.execute(RAW_SQL[2], [pk])
-            done += 1
-    return done
+
+        return timed(one_transaction, seconds, start)
 
 
-EVENT_SQL = """INSERT INTO billing_invoiceevent (invoice_id, kind, currency, amount_currency,
-    amount,
-    message, created_at, created_by_id)
-   VALUES (%s, 'payment_recorded', 'USD', 'USD', 1.00, 'Cash', now(), %s)"""
+def run_orm_path(args):
+    return run_service(args, one_statement=False)
 
 
-def run_django_sql(args):
-    """The same statements plus the timeline event, through Django's connection and
-    transaction.atomic: what Django's own layers cost, apart from the ORM."""
-    ids, user_id, seconds, seed = args
-    setup_django()
-    from django.db import connection, transaction
-
-    rng = random.Random(seed)
-    done, end = 0, time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        pk = rng.choice(ids)
-        with transaction.atomic(durable=True), connection.cursor() as cursor:
-            cursor.execute(RAW_SQL[0], [pk])
-            cursor.fetchone()
-            cursor.execute(RAW_SQL[1], [pk, uuid.uuid4(), user_id])
-            cursor.execute(RAW_SQL[2], [pk])
-            cursor.execute(EVENT_SQL, [pk, user_id])
-        done += 1
-    connection.close()
-    return done
+WORKERS = {"service": run_service, "raw": run_raw, "orm": run_orm_path}
 
 
 def measure(worker, ids, user_id, clients, seconds):
-    with multiprocessing.get_context("spawn").Pool(clients) as pool:
-        counts = pool.map(worker, [(ids, user_id, seconds, n) for n in range(clients)])
+    """Transactions per second of ``clients`` processes started together."""
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, context.Pool(clients) as pool:
+        start = manager.Barrier(clients)
+        args = [(ids, user_id, seconds, n, start) for n in range(clients)]
+        counts = pool.map(worker, args)
     return sum(counts) / seconds
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
     options = parser.parse_args()
     ids, user_id = prepare()
-    print(f"{len(ids):,} invoices; {options.seconds:g} s per measurement; PostgreSQL")
+    print(
+        f"{len(ids):,} invoices; PostgreSQL; medians of {options.rounds} rounds of "
+        f"{options.seconds:g} s per measurement, the three measured in turn each round"
+    )
     print(
         f"{'clients':>7}  {'service tx/s':>12}  {'raw SQL tx/s':>12}  {'ratio':>6}"
-        f"  {'Django SQL+event tx/s':>21}  {'ratio':>6}"
+        f"  {'ORM path tx/s':>13}  {'ratio':>6}"
     )
     for clients in options.clients:
-        raw = measure(run_raw, ids, user_id, clients, options.seconds)
-        django_sql = measure(run_django_sql, ids, user_id, clients, options.seconds)
-        service = measure(run_service, ids, user_id, clients, options.seconds)
+        rates = {name: [] for name in WORKERS}
+        for _ in range(options.rounds):
+            for name, worker in WORKERS.items():
+                rates[name].append(measure(worker, ids, user_id, clients, options.seconds))
+        raw = rates["raw"]
+        # Each round's ratio, so a slow spell of the machine falls on both sides.
+        service_ratio = median(s / r for s, r in zip(rates["service"], raw, strict=True))
+        orm_ratio = median(o / r for o, r in zip(rates["orm"], raw, strict=True))
         print(
-            f"{clients:>7}  {service:>12.0f}  {raw:>12.0f}  {service / raw:>6.0%}"
-            f"  {django_sql:>21.0f}  {django_sql / raw:>6.0%}"
+            f"{clients:>7}  {median(rates['service']):>12.0f}  {median(raw):>12.0f}"
+            f"  {service_ratio:>6.0%}  {median(rates['orm']):>13.0f}  {orm_ratio:>6.0%}"
         )
 
 
