@@ -1,6 +1,7 @@
 """Forms: validation and normalisation only, never a save (STYLE.md)."""
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 
@@ -10,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.utils import timezone
 
+from billing import selectors
 from billing.errors import BillingError
 from billing.models import (
     EXTERNAL_METHODS,
@@ -157,12 +159,36 @@ def _plain(number):
     return f"{number.normalize():f}"
 
 
+@dataclass(frozen=True)
+class CustomerPicker:
+    """What the new-invoice form offers as customers: the chosen one (``chosen``,
+    a pk) first, then those matching the search; ``more`` when the search matched
+    more than are shown."""
+
+    customers: list
+    chosen: int | None
+    more: bool
+
+
 class InvoiceForm(forms.Form):
     """A draft's header: customer and currency (new drafts only) and due date.
-    The lines come in an InvoiceLineFormSet next to it."""
+    The lines come in an InvoiceLineFormSet next to it.
 
+    The customer is found, not scrolled to: ``customer_search`` narrows the
+    customers to a few radio choices (live with htmx, or on a refused submit
+    without it), and a search that matches exactly one customer chooses it."""
+
+    MATCHES = 8
+
+    customer_search = forms.CharField(
+        label="Customer",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+        help_text="Part of a name, e-mail or reference; then choose below.",
+    )
     customer = forms.ModelChoiceField(
-        queryset=Customer.objects.order_by("name", "pk"), empty_label="Choose a customer"
+        queryset=Customer.objects.all(), required=False, widget=forms.RadioSelect
     )
     currency = forms.ChoiceField(
         required=False, choices=_any("The customer's currency", settings.CURRENCY_CHOICES)
@@ -178,11 +204,47 @@ class InvoiceForm(forms.Form):
         self.fields["due_date"].help_text = f"Empty: {days} days after the invoice is issued."
         if invoice is not None:
             # invoice_update_lines keeps the customer and currency of a draft.
-            del self.fields["customer"], self.fields["currency"]
+            del self.fields["customer_search"], self.fields["customer"], self.fields["currency"]
             self.fields["due_date"].initial = invoice.due_date
         elif customer is not None:
             self.fields["customer"].initial = customer.pk
             self.fields["currency"].initial = customer.currency
+
+    def clean(self):
+        data = super().clean()
+        if self.invoice is None and "customer" not in self.errors and not data.get("customer"):
+            search = data.get("customer_search", "")
+            matches = selectors.customer_matches(search=search, limit=2)
+            if len(matches) == 1:
+                data["customer"] = matches[0]
+            elif not search:
+                self.add_error("customer_search", "Choose the customer: type part of a name.")
+            elif not matches:
+                self.add_error("customer_search", f"No customer matches “{search}”.")
+            else:
+                message = f"Several customers match “{search}”; choose one."
+                self.add_error("customer_search", message)
+        return data
+
+    @cached_property
+    def customer_picker(self):
+        chosen = None
+        if hasattr(self, "cleaned_data") and self.cleaned_data.get("customer"):
+            chosen = self.cleaned_data["customer"]
+        else:
+            pk = self.data.get("customer") if self.is_bound else self.initial.get("customer")
+            pk = pk or self.fields["customer"].initial
+            if str(pk or "").isdigit():
+                chosen = Customer.objects.filter(pk=pk).first()
+        search = self.data.get("customer_search", "") if self.is_bound else ""
+        matches = selectors.customer_matches(search=search[:100], limit=self.MATCHES + 1)
+        others = [customer for customer in matches if customer != chosen]
+        customers = ([chosen] if chosen else []) + others[: self.MATCHES]
+        return CustomerPicker(
+            customers=customers,
+            chosen=chosen.pk if chosen else None,
+            more=len(others) > self.MATCHES,
+        )
 
     def draft_currency(self):
         """The draft's currency once the form is valid (the customer's unless

@@ -362,12 +362,23 @@ def customer_list(*, search=""):
     )
     search = (search or "").strip()
     if search:
-        customers = customers.filter(
-            Q(name__icontains=search)
-            | Q(email__icontains=search)
-            | Q(external_ref__icontains=search)
-        )
+        customers = customers.filter(_customer_search_q(search))
     return customers
+
+
+def customer_matches(*, search, limit):
+    """At most ``limit`` customers, by name, whose name, e-mail or external
+    reference contains ``search``; none for an empty search."""
+    search = (search or "").strip()
+    if not search:
+        return []
+    return list(Customer.objects.filter(_customer_search_q(search)).order_by("name", "pk")[:limit])
+
+
+def _customer_search_q(search):
+    return (
+        Q(name__icontains=search) | Q(email__icontains=search) | Q(external_ref__icontains=search)
+    )
 
 
 def outstanding_by_customer(*, customers):

@@ -105,6 +105,7 @@ def invoice_detail(request, pk):
 # -- drafts ------------------------------------------------------------------------
 
 FORM_TEMPLATE = "billing/modals/invoice_form.html"
+CUSTOMER_CHOICES = "customer-choices"  # the new-invoice form's customer matches
 
 
 def _draft_form(request, template_context, header, formset):
@@ -135,6 +136,9 @@ def invoice_create(request):
     context = {"form": header, "formset": formset, "invoice": None, "back_url": back}
     if request.method == "GET":
         return render_modal(request, FORM_TEMPLATE, context)
+    if request.htmx.target == CUSTOMER_CHOICES:
+        # The customer search changed: offer its matches; create nothing.
+        return render_page(request, FORM_TEMPLATE, context, partials=(CUSTOMER_CHOICES,))
     if "add_line" not in request.POST and currency and formset.is_valid():
         data = header.cleaned_data
         try:

@@ -1,6 +1,7 @@
 """The invoice lifecycle and credit note actions in a real browser: a new draft
-with "Add line", issue with credit, issue and charge with a declined card, the
-credit note's live preview, apply credit, void."""
+found by typing its customer's name, one with "Add line", issue with credit, issue
+and charge with a declined card, the credit note's live preview, apply credit,
+void."""
 
 import re
 
@@ -74,6 +75,31 @@ def test_a_new_draft_with_an_extra_line_then_issued_with_credit(page, manager):
     expect(page.get_by_role("heading", level=1)).to_contain_text(draft.number)
     expect(page.locator("#totals .totals-due dd")).to_have_text("45,550 JPY")
     expect(page.locator("#toasts")).to_contain_text("5,000 JPY was paid from customer credit")
+
+
+def test_a_new_draft_finds_its_customer_by_typing(page, manager):
+    CustomerFactory(name="Globex US")
+    asia = CustomerFactory(name="Globex Asia", currency="EUR")
+    CustomerFactory(name="Initech")
+    sign_in(page, "manager")
+    page.goto("/invoices/")
+
+    page.get_by_role("link", name="New invoice").click()
+    search = dialog(page).get_by_label("Customer", exact=True)
+    expect(search).to_be_focused()  # the dialog is open, on the search
+    expect(dialog(page).get_by_role("radio")).to_have_count(0)
+    search.press_sequentially("glob", delay=30)
+    expect(search).to_have_value("glob")
+    expect(dialog(page).get_by_role("radio")).to_have_count(2)
+    dialog(page).get_by_label("Globex Asia").check()
+    dialog(page).get_by_label("Description, line 1").fill("Audit")
+    dialog(page).get_by_label("Unit price, line 1").fill("250")
+    dialog(page).get_by_role("button", name="Create draft").click()
+
+    expect(page).to_have_url(re.compile(r"/invoices/\d+/$"))
+    draft = Invoice.objects.get()
+    assert draft.customer == asia and draft.currency == "EUR"
+    expect(page.locator("#totals")).to_contain_text("250.00 EUR")
 
 
 def test_issue_and_charge_with_a_declined_card_leaves_the_invoice_issued(page, clerk):

@@ -118,14 +118,16 @@ def test_the_new_invoice_modal_opens_as_a_dialog_with_spare_line_rows(clerk_clie
     assert content.lstrip().startswith('<dialog id="modal-dialog"')
     assert 'name="lines-TOTAL_FORMS" value="3"' in content
     for name, label in (
-        ("customer", "Customer"),
+        ("customer_search", "Customer"),
         ("currency", "Currency"),
         ("due_date", "Due date"),
     ):
         assert f'<label for="id_{name}">{label}</label>' in content
     assert "Description, line 3" in content and "Tax rate %, line 1" in content
     assert 'name="add_line"' in content and ">Add line</button>" in content
-    assert "Acme Corporation" in content
+    # Customers are searched for, not listed: thousands would not fit a select.
+    assert "Acme Corporation" not in content
+    assert '<fieldset id="customer-choices"' in content
 
 
 def test_the_new_invoice_form_from_a_customer_preselects_the_customer_and_currency(
@@ -133,7 +135,7 @@ def test_the_new_invoice_form_from_a_customer_preselects_the_customer_and_curren
 ):
     yen = CustomerFactory(name="Yamada KK", currency="JPY")
     content = clerk_client.get(NEW, {"customer": yen.pk}, headers=htmx("modal")).content.decode()
-    assert f'<option value="{yen.pk}" selected>Yamada KK</option>' in content
+    assert f'id="id_customer_{yen.pk}" value="{yen.pk}" checked> Yamada KK' in content
     assert '<option value="JPY" selected>JPY</option>' in content
     assert reverse("billing:customer_detail", args=[yen.pk]) in content  # Cancel goes back
 
@@ -253,7 +255,104 @@ def test_a_bad_line_shows_the_form_again_with_422_and_creates_nothing(
 def test_a_new_invoice_needs_a_customer(clerk_client):
     response = clerk_client.post(NEW, lines_data(row("Work", "1", "5")), headers=htmx("modal-form"))
     assert response.status_code == 422
+    assert "Choose the customer" in response.content.decode()
     assert not Invoice.objects.exists()
+
+
+def choices(response):
+    """The customers offered, in order, and the one checked."""
+    content = response.content.decode()
+    offered = re.findall(r'<input type="radio" name="customer"[^>]*> ([^<]+?) <span', content)
+    checked = re.findall(r'value="\d+" checked> ([^<]+?) <span', content)
+    return offered, checked
+
+
+def search(client, text, **data):
+    return client.post(
+        NEW, {"customer_search": text, **data, **lines_data(row())}, headers=htmx(CHOICES)
+    )
+
+
+CHOICES = "customer-choices"
+
+
+def test_typing_a_search_offers_the_matching_customers_and_creates_nothing(clerk_client):
+    for name in ("Globex Europe", "Globex Asia", "Initech"):
+        CustomerFactory(name=name)
+    CustomerFactory(name="Umbrella", email="ap@globex.example")
+
+    response = search(clerk_client, " globex ")
+
+    assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith(f'<fieldset id="{CHOICES}"')
+    assert choices(response) == (["Globex Asia", "Globex Europe", "Umbrella"], [])
+    assert not Invoice.objects.exists()
+
+
+def test_the_search_shows_a_few_matches_and_says_when_there_are_more(
+    clerk_client, django_assert_max_num_queries
+):
+    for number in range(12):
+        CustomerFactory(name=f"Store {number:02d}")
+    with django_assert_max_num_queries(8):
+        response = search(clerk_client, "store")
+    offered, _ = choices(response)
+    assert offered == [f"Store {number:02d}" for number in range(8)]
+    assert "More customers match" in response.content.decode()
+
+
+def test_the_chosen_customer_stays_first_and_checked_while_the_search_changes(clerk_client):
+    chosen = CustomerFactory(name="Yamada KK")
+    CustomerFactory(name="Yamamoto GmbH")
+    response = search(clerk_client, "yamamoto", customer=chosen.pk)
+    assert choices(response) == (["Yamada KK", "Yamamoto GmbH"], ["Yamada KK"])
+
+
+def test_a_search_matching_one_customer_chooses_it(clerk_client):
+    CustomerFactory(name="Initech")
+    hooli = CustomerFactory(name="Hooli", currency="EUR")
+    data = {"customer_search": "hool", **lines_data(row("Work", "1", "5"))}
+    response = clerk_client.post(NEW, data, headers=htmx("modal-form"))
+    invoice = Invoice.objects.get()
+    assert response["HX-Redirect"] == detail(invoice)
+    assert invoice.customer == hooli and invoice.currency == "EUR"
+
+
+@pytest.mark.parametrize(
+    ("typed", "error", "offered"),
+    [
+        ("globex", "Several customers match “globex”; choose one.", ["Globex Asia", "Globex US"]),
+        ("wonka", "No customer matches “wonka”.", []),
+    ],
+)
+def test_a_search_that_is_not_one_customer_is_refused_and_shows_the_matches(
+    clerk_client, typed, error, offered
+):
+    CustomerFactory(name="Globex US")
+    CustomerFactory(name="Globex Asia")
+    before = record_counts()
+    data = {"customer_search": typed, **lines_data(row("Work", "1", "5"))}
+    response = clerk_client.post(NEW, data, headers=htmx("modal-form"))
+    assert response.status_code == 422
+    assert error in response.content.decode()
+    assert choices(response) == (offered, [])
+    assert 'value="Work"' in response.content.decode()  # the lines are kept
+    assert not Invoice.objects.exists() and record_counts() == before
+
+
+def test_without_javascript_a_refused_search_then_a_choice_makes_the_draft(clerk_client):
+    us, asia = CustomerFactory(name="Globex US"), CustomerFactory(name="Globex Asia")
+    data = {"customer_search": "globex", **lines_data(row("Work", "1", "5"))}
+    assert clerk_client.post(NEW, data).status_code == 422
+    response = clerk_client.post(NEW, {**data, "customer": asia.pk})
+    assert response.status_code == 302
+    assert Invoice.objects.get().customer == asia != us
+
+
+def test_add_line_keeps_the_chosen_customer_checked(clerk_client, customer):
+    data = {"customer": customer.pk, "add_line": "1", **lines_data(row("Work", "1", "5"))}
+    response = clerk_client.post(NEW, data, headers=htmx("modal-form"))
+    assert choices(response) == (["Acme Corporation"], ["Acme Corporation"])
 
 
 def test_only_people_who_manage_invoices_may_make_drafts(client, nobody, customer):
