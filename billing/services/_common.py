@@ -7,7 +7,6 @@ import hashlib
 import json
 
 from django.apps import apps
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from moneyed import Money
 
@@ -20,6 +19,7 @@ from billing.models import (
     InvoiceStatus,
 )
 from billing.money import format_money
+from billing.services import _one_statement
 
 # -- idempotency -------------------------------------------------------------
 
@@ -46,8 +46,9 @@ def fingerprint(request):
 class Idempotency:
     """One operation's use of a client's idempotency key.
 
-    ``claim()`` inserts (operation, key) in a savepoint. If another request took
-    the key first, PostgreSQL makes this insert wait for that transaction; once it
+    ``claim()`` inserts (operation, key) unless it is taken, in one statement
+    (``_one_statement.insert_unless_taken``). If another request took the key
+    first, PostgreSQL makes this insert wait for that transaction; once it
     committed, the same request gets the first result back (``replay``) and a
     different one is refused. A key whose first request committed no result yet
     (still running) is refused too.
@@ -67,33 +68,34 @@ class Idempotency:
         key = str(self.key)
         if len(key) > 255:
             raise BillingError(ErrorCode.INVALID_VALUE, "The idempotency key is too long.")
-        try:
-            with transaction.atomic():
-                self.row = IdempotencyKey.objects.create(
-                    operation=self.operation,
-                    key=key,
-                    fingerprint=self.fingerprint,
-                    result_model="",
-                    created_by=self.actor,
-                )
-        except IntegrityError:
-            existing = IdempotencyKey.objects.get(operation=self.operation, key=key)
-            if existing.fingerprint != self.fingerprint:
-                raise BillingError(
-                    ErrorCode.IDEMPOTENCY_CONFLICT,
-                    "This idempotency key was already used for a different request.",
-                ) from None
-            if existing.result_id is None:
-                raise BillingError(
-                    ErrorCode.IDEMPOTENCY_CONFLICT,
-                    "A request with this idempotency key is still being processed.",
-                ) from None
-            model = apps.get_model(existing.result_model)
-            self.replay = model.objects.get(pk=existing.result_id)
+        row = IdempotencyKey(
+            operation=self.operation,
+            key=key,
+            fingerprint=self.fingerprint,
+            result_model="",
+            created_by=self.actor,
+        )
+        if _one_statement.insert_unless_taken(row, conflict=("operation", "key")):
+            self.row = row
+            return None
+        existing = IdempotencyKey.objects.get(operation=self.operation, key=key)
+        if existing.fingerprint != self.fingerprint:
+            raise BillingError(
+                ErrorCode.IDEMPOTENCY_CONFLICT,
+                "This idempotency key was already used for a different request.",
+            )
+        if existing.result_id is None:
+            raise BillingError(
+                ErrorCode.IDEMPOTENCY_CONFLICT,
+                "A request with this idempotency key is still being processed.",
+            )
+        model = apps.get_model(existing.result_model)
+        self.replay = model.objects.get(pk=existing.result_id)
         return self.replay
 
     def finish(self, result):
-        if self.row is not None:
+        # payment_record's one statement names its payment itself.
+        if self.row is not None and self.row.result_id is None:
             self.row.result_model = result._meta.label
             self.row.result_id = result.pk
             self.row.save(update_fields=["result_model", "result_id"])

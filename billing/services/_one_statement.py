@@ -1,4 +1,5 @@
-"""payment_record's common case as one SQL statement, on PostgreSQL.
+"""Hot steps as one SQL statement each: payment_record's common case (on
+PostgreSQL) and the claim of an idempotency key.
 
 Recording a payment that fits in what an open invoice still asks for is the
 busiest write the product has. Through the ORM it takes four statements (lock
@@ -10,7 +11,9 @@ statement, with data-modifying CTEs:
   invoice is still payable and the amount fits in its due less what pending
   charges reserve (PostgreSQL re-checks that WHERE on the newest row after
   waiting for another writer's lock, so it holds under concurrency);
-- the payment and the event are inserted only from the row the UPDATE returned.
+- the payment and the event are inserted only from the row the UPDATE returned,
+  and the request's idempotency key row, when there is one, names the payment
+  as its result.
 
 When the guard does not hold the statement writes nothing and returns no row;
 the caller then takes the ORM path, which finds out why (not found, not payable,
@@ -27,7 +30,7 @@ import functools
 
 from django.db import connections
 
-from billing.models import Invoice, InvoiceEvent, InvoiceStatus, Payment
+from billing.models import IdempotencyKey, Invoice, InvoiceEvent, InvoiceStatus, Payment
 
 PAYABLE = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
 
@@ -81,6 +84,12 @@ def _statement(alias):
                    ({columns(event_fields)}, {column(InvoiceEvent, "payment")})
             SELECT {values(event_fields)}, new_payment.{column(Payment, "id")}
               FROM new_payment
+        ), finished_key AS (
+            UPDATE {qn(IdempotencyKey._meta.db_table)}
+               SET {column(IdempotencyKey, "result_model")} = %s,
+                   {column(IdempotencyKey, "result_id")} = new_payment.{column(Payment, "id")}
+              FROM new_payment
+             WHERE {qn(IdempotencyKey._meta.db_table)}.{column(IdempotencyKey, "id")} = %s
         )
         SELECT new_payment.{column(Payment, "id")}, locked_invoice.*
           FROM new_payment, locked_invoice
@@ -108,9 +117,10 @@ def _db_values(instance, fields, connection):
     return [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
 
 
-def record_payment(payment, event, *, alias="default"):
+def record_payment(payment, event, *, key=None, alias="default"):
     """Save ``payment`` (unsaved, succeeded) and its ``event`` against the payment's
-    invoice if the whole amount fits in what the invoice may still be paid.
+    invoice if the whole amount fits in what the invoice may still be paid, and
+    name it as the result of the claimed idempotency ``key`` row, if any.
 
     Returns the saved payment, its ``invoice`` the updated row, or None when the
     invoice is missing, not payable, in another currency or the amount does not
@@ -135,6 +145,8 @@ def record_payment(payment, event, *, alias="default"):
         amount,
         *_db_values(payment, payment_fields, connection),
         *_db_values(event, event_fields, connection),
+        Payment._meta.label,
+        key.pk if key is not None else None,
     ]
     with _server_binding_cursor(connection) as cursor:
         cursor.execute(_statement(alias), params)
@@ -143,7 +155,52 @@ def record_payment(payment, event, *, alias="default"):
         return None
     payment.pk = row[0]
     payment._state.adding, payment._state.db = False, alias
+    if key is not None:
+        key.result_model, key.result_id = Payment._meta.label, payment.pk
     payment.invoice = Invoice.from_db(
         alias, [f.attname for f in Invoice._meta.concrete_fields], row[1:]
     )
     return payment
+
+
+# -- an idempotency key's claim ----------------------------------------------------
+
+
+@functools.cache
+def _insert_unless_taken_statement(alias, model, conflict):
+    connection = connections[alias]
+    qn = connection.ops.quote_name
+    fields = _inserted_fields(model)
+    targets = ", ".join(qn(model._meta.get_field(name).column) for name in conflict)
+    return (
+        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({targets}) DO NOTHING RETURNING {qn(model._meta.pk.column)}"
+    )
+
+
+def insert_unless_taken(instance, *, conflict, alias="default"):
+    """Insert the unsaved ``instance`` unless a row with the same ``conflict``
+    fields (a unique constraint's) exists. True when it did, the instance now
+    saved; False when the row was taken, with nothing written.
+
+    Like an INSERT that fails on the unique constraint, it waits for a
+    transaction inserting the same values to end, but it does not abort the
+    transaction, so it needs no savepoint: one statement where the ORM's
+    ``create`` in ``atomic`` sends three.
+    """
+    connection = connections[alias]
+    model = type(instance)
+    params = _db_values(instance, _inserted_fields(model), connection)
+    if connection.vendor == "postgresql":
+        cursor = _server_binding_cursor(connection)
+    else:
+        cursor = connection.cursor()
+    with cursor:
+        cursor.execute(_insert_unless_taken_statement(alias, model, tuple(conflict)), params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    instance.pk = row[0]
+    instance._state.adding, instance._state.db = False, alias
+    return True

@@ -146,7 +146,7 @@ def payment_record(
     )
     # The common case, an amount within what is payable, is one statement on
     # PostgreSQL (_one_statement); the rest, and every refusal, is found out here.
-    if not write_off_remainder and _one_statement.record_payment(payment, recorded):
+    if not write_off_remainder and _one_statement.record_payment(payment, recorded, key=key.row):
         return key.finish(payment)
 
     invoice = locks.lock_invoice(invoice)

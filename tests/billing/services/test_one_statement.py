@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from moneyed import Money
 
 from billing import services
-from billing.models import Invoice, InvoiceEvent, Payment
+from billing.models import IdempotencyKey, Invoice, InvoiceEvent, Payment
 from billing.services import _one_statement
 from billing.services._common import new_event
 from tests.factories import CustomerFactory
@@ -68,7 +68,7 @@ def test_both_paths_write_the_same_rows(
     with CaptureQueriesContext(connection) as one:
         fast = pay(twins[0], clerk, amount, **kwargs)
     with monkeypatch.context() as patch, CaptureQueriesContext(connection) as orm:
-        patch.setattr(_one_statement, "record_payment", lambda payment, event: None)
+        patch.setattr(_one_statement, "record_payment", lambda payment, event, **kwargs: None)
         slow = pay(twins[1], clerk, amount, **kwargs)
 
     assert len(statements(one.captured_queries)) == 1
@@ -157,3 +157,25 @@ def test_the_statement_is_prepared_once_per_connection(clerk):
             ["%locked_invoice%"],
         )
         assert cursor.fetchone() == (1,)
+
+
+def test_a_keyed_payment_is_two_statements_and_its_key_names_it(clerk):
+    invoice = issued_invoice(CustomerFactory(), clerk, "100.00")
+    with CaptureQueriesContext(connection) as queries:
+        first = pay(invoice, clerk, "10.00", idempotency_key="k-1")
+    # The key's claim, then the statement that also names the payment on the key.
+    assert len(statements(queries.captured_queries)) == 2
+    key = IdempotencyKey.objects.get(key="k-1")
+    assert (key.result_model, key.result_id) == ("billing.Payment", first.pk)
+
+    before = record_counts()
+    assert pay(invoice, clerk, "10.00", idempotency_key="k-1").pk == first.pk
+    assert record_counts() == before
+
+
+def test_a_keyed_payment_the_statement_declines_is_named_by_the_orm_path(clerk):
+    invoice = issued_invoice(CustomerFactory(), clerk, "100.00")
+    payment = pay(invoice, clerk, "150.00", excess_to_credit=True, idempotency_key="k-2")
+    key = IdempotencyKey.objects.get(key="k-2")
+    assert (key.result_model, key.result_id) == ("billing.Payment", payment.pk)
+    assert payment.amount_to_credit == Money("50.00", "USD")
