@@ -12,9 +12,11 @@ concurrent client processes started together, runs for a fixed time each:
   the invoice's amounts; COMMIT, through psycopg with nothing else;
 - ORM path: the service with its one-statement path declined, so it takes the
   ORM path SQLite and every other case take (billing/services/_one_statement.py
-  says why there are two).
+  says why there are two);
+- with key: the service given a new idempotency key each call, as every
+  back-office form sends one.
 
-Each round measures the three in turn; it prints the medians over the rounds of
+Each round measures the four in turn; it prints the medians over the rounds of
 the rates (transactions per second) and of each round's ratio to raw SQL. All
 run in the same run on the same data, so the ratios are the figures to read.
 """
@@ -101,13 +103,13 @@ def timed(one_transaction, seconds, start):
     return done
 
 
-def run_service(args, *, one_statement=True):
+def run_service(args, *, one_statement=True, keyed=False):
     ids, user_id, seconds, seed, start = args
     setup_django()
     if not one_statement:
         from billing.services import _one_statement
 
-        _one_statement.record_payment = lambda payment, event: None
+        _one_statement.record_payment = lambda payment, event, **kwargs: None
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.utils import timezone
@@ -128,6 +130,7 @@ def run_service(args, *, one_statement=True):
             method="cash",
             paid_at=today,
             actor=actor,
+            idempotency_key=str(uuid.uuid4()) if keyed else None,
         )
 
     done = timed(one_transaction, seconds, start)
@@ -170,7 +173,11 @@ def run_orm_path(args):
     return run_service(args, one_statement=False)
 
 
-WORKERS = {"service": run_service, "raw": run_raw, "orm": run_orm_path}
+def run_keyed(args):
+    return run_service(args, keyed=True)
+
+
+WORKERS = {"service": run_service, "raw": run_raw, "orm": run_orm_path, "keyed": run_keyed}
 
 
 def measure(worker, ids, user_id, clients, seconds):
@@ -192,11 +199,11 @@ def main():
     ids, user_id = prepare()
     print(
         f"{len(ids):,} invoices; PostgreSQL; medians of {options.rounds} rounds of "
-        f"{options.seconds:g} s per measurement, the three measured in turn each round"
+        f"{options.seconds:g} s per measurement, the four measured in turn each round"
     )
     print(
         f"{'clients':>7}  {'service tx/s':>12}  {'raw SQL tx/s':>12}  {'ratio':>6}"
-        f"  {'ORM path tx/s':>13}  {'ratio':>6}"
+        f"  {'ORM path tx/s':>13}  {'ratio':>6}  {'with key tx/s':>13}  {'ratio':>6}"
     )
     for clients in options.clients:
         rates = {name: [] for name in WORKERS}
@@ -207,9 +214,11 @@ def main():
         # Each round's ratio, so a slow spell of the machine falls on both sides.
         service_ratio = median(s / r for s, r in zip(rates["service"], raw, strict=True))
         orm_ratio = median(o / r for o, r in zip(rates["orm"], raw, strict=True))
+        keyed_ratio = median(k / r for k, r in zip(rates["keyed"], raw, strict=True))
         print(
             f"{clients:>7}  {median(rates['service']):>12.0f}  {median(raw):>12.0f}"
             f"  {service_ratio:>6.0%}  {median(rates['orm']):>13.0f}  {orm_ratio:>6.0%}"
+            f"  {median(rates['keyed']):>13.0f}  {keyed_ratio:>6.0%}"
         )
 
 
