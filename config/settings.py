@@ -104,7 +104,7 @@ def database_config():
         # Behind a transaction-mode PgBouncer older than 1.21, or without
         # max_prepared_statements, set DATABASE_PREPARED_STATEMENTS=false.
         prepared = env_bool("DATABASE_PREPARED_STATEMENTS", True)
-        config["OPTIONS"] = {"prepare_threshold": 0 if prepared else None}
+        config.setdefault("OPTIONS", {})["prepare_threshold"] = 0 if prepared else None
     return config
 
 
