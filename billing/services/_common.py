@@ -13,6 +13,7 @@ from moneyed import Money
 from billing import locks
 from billing.errors import BillingError, ErrorCode
 from billing.models import (
+    PAYABLE_STATUSES,
     BalanceEntry,
     IdempotencyKey,
     InvoiceEvent,
@@ -146,7 +147,7 @@ def payment_date(value):
 
 
 def ensure_payable(invoice):
-    if invoice.status not in (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID):
+    if invoice.status not in PAYABLE_STATUSES:
         raise BillingError(
             ErrorCode.INVOICE_NOT_PAYABLE,
             f"Invoice {invoice} is {invoice.get_status_display().lower()} and cannot be paid.",

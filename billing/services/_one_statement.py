@@ -30,9 +30,14 @@ import functools
 
 from django.db import connections
 
-from billing.models import IdempotencyKey, Invoice, InvoiceEvent, InvoiceStatus, Payment
-
-PAYABLE = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
+from billing.models import (
+    PAYABLE_STATUSES,
+    IdempotencyKey,
+    Invoice,
+    InvoiceEvent,
+    InvoiceStatus,
+    Payment,
+)
 
 
 def _inserted_fields(model, *, skip=()):
@@ -141,7 +146,7 @@ def record_payment(payment, event, *, key=None, alias="default"):
         InvoiceStatus.PARTIALLY_PAID,
         payment.invoice_id,
         payment.currency,
-        *PAYABLE,
+        *PAYABLE_STATUSES,
         amount,
         *_db_values(payment, payment_fields, connection),
         *_db_values(event, event_fields, connection),
