@@ -14,7 +14,6 @@ from django.contrib import admin, messages
 
 from billing import permissions, services
 from billing.errors import BillingError
-from billing.gateways.sandbox import add_test_cards
 from billing.models import (
     BalanceEntry,
     CreditNote,
@@ -189,7 +188,7 @@ class CustomerAdmin(EditableBillingAdmin):
             self,
             request,
             queryset,
-            lambda customer: add_test_cards(customer=customer, actor=request.user),
+            lambda customer: services.sandbox_test_cards_add(customer=customer, actor=request.user),
             lambda n: f"Added the sandbox test cards to {n} customer(s).",
         )
 

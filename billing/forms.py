@@ -26,7 +26,6 @@ from billing.models import (
 )
 from billing.money import format_money, normalize, parse_money, zero
 from billing.selectors import OVERDUE
-from billing.services.refunds import natural_destination
 from billing.templatetags.billing import card, card_expired
 from billing.templatetags.billing import payment_method as payment_method_label
 
@@ -416,7 +415,7 @@ class CreditApplyForm(IdempotentForm):
     def __init__(self, *args, invoice, credit, **kwargs):
         super().__init__(*args, **kwargs)
         self.invoice = invoice
-        payable = invoice.amount_due - invoice.amount_pending
+        payable = invoice.payable_now
         amount = _amount_suffix(self.fields["amount"], invoice.currency)
         amount.initial = normalize(min(credit, payable)).amount
         amount.help_text = (
@@ -618,7 +617,7 @@ class CustomerCreditApplyForm(IdempotentForm):
         first = next(iter(self.invoices.values()), None)
         if first is not None:
             self.fields["invoice"].initial = first.pk
-            most = min(credit, first.amount_due - first.amount_pending)
+            most = min(credit, first.payable_now)
             if most.amount > 0:
                 self.fields["amount"].initial = f"{normalize(most).amount:f}"
 
@@ -631,7 +630,7 @@ class CustomerCreditApplyForm(IdempotentForm):
 
 
 def _payable_invoice_label(invoice):
-    due = normalize(invoice.amount_due - invoice.amount_pending)
+    due = normalize(invoice.payable_now)
     label = f"{invoice.number} — {format_money(due)} due"
     if invoice.due_date:
         label += f" by {invoice.due_date:%Y-%m-%d}"
@@ -639,12 +638,6 @@ def _payable_invoice_label(invoice):
 
 
 # -- payment actions of the invoice page (docs/frontend.md, "Invoice payment actions")
-
-
-def _payable(invoice):
-    """What can be paid now: the due less what pending charges and refunds reserve
-    (services._common.payable_room, read here without the lock, for display)."""
-    return invoice.amount_due - invoice.amount_pending
 
 
 def _amount_initial(money):
@@ -716,7 +709,7 @@ class PaymentRecordForm(IdempotentForm):
     def __init__(self, *args, invoice, may_write_off=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.invoice = invoice
-        self.payable = _payable(invoice)
+        self.payable = invoice.payable_now
         # Writing off is crediting (a write_off credit note): only for people who
         # may issue credit notes; for the others the rest simply stays due.
         self.may_write_off = may_write_off
@@ -809,7 +802,7 @@ class PaymentChargeForm(IdempotentForm):
     def __init__(self, *args, invoice, methods, **kwargs):
         super().__init__(*args, **kwargs)
         self.invoice = invoice
-        self.payable = _payable(invoice)
+        self.payable = invoice.payable_now
         field = self.fields["payment_method"]
         field.queryset = methods
         field.label_from_instance = _saved_method_label
@@ -829,30 +822,20 @@ class PaymentChargeForm(IdempotentForm):
         return _parse_amount(self.cleaned_data["amount"], self.invoice.currency)
 
 
-def refund_destinations(payment):
-    """Where a payment's money can go back: to the card only for a charge of a
-    saved method; a payment from customer credit only back to credit."""
-    if payment.method == PaymentMethodKind.CUSTOMER_CREDIT:
-        return [RefundDestination.CUSTOMER_CREDIT]
-    if payment.method == PaymentMethodKind.SAVED_METHOD:
-        return [
-            RefundDestination.ORIGINAL_METHOD,
-            RefundDestination.EXTERNAL,
-            RefundDestination.CUSTOMER_CREDIT,
-        ]
-    return [RefundDestination.EXTERNAL, RefundDestination.CUSTOMER_CREDIT]
-
-
 class PaymentRefundForm(IdempotentForm):
     """A refund of one payment, and what it does to the invoice.
 
     "The customer owes this again" is a plain refund (services.payment_refund):
     the invoice's due grows back. "Also issue a credit note" is
     services.credit_note_issue with the refund: the invoice stays paid, and the
-    money goes back the way it came (``natural_destination``), so that
+    money goes back the way it came (``Payment.natural_refund_destination``), so that
     destination must be the one chosen. The credit-note choice is offered only
     to people who may issue credit notes.
     """
+
+    # With a credit note the service names the credit note's parts; here they
+    # are all this form's amount (views._htmx.add_billing_error reads this).
+    SERVICE_FIELDS = {"refund": "amount", "reduce_due": "amount"}
 
     OWES_AGAIN = "owes_again"
     CREDIT_NOTE = "credit_note"
@@ -876,7 +859,7 @@ class PaymentRefundForm(IdempotentForm):
     def __init__(self, *args, payment, credit_note_allowed, **kwargs):
         super().__init__(*args, **kwargs)
         self.payment = payment
-        self.natural_destination = natural_destination(payment)
+        self.natural_destination = payment.natural_refund_destination
         refundable = normalize(payment.refundable)
         amount = _amount_suffix(self.fields["amount"], payment.currency)
         amount.initial = _amount_initial(refundable)
@@ -888,7 +871,7 @@ class PaymentRefundForm(IdempotentForm):
                 f"Back to the card ({card(saved.brand, saved.last4)})"
             )
         destination = self.fields["destination"]
-        destination.choices = [(d, labels[d]) for d in refund_destinations(payment)]
+        destination.choices = [(d, labels[d]) for d in payment.refund_destinations]
         destination.initial = self.natural_destination
         self.natural_label = labels[self.natural_destination]
         effects = [(self.OWES_AGAIN, "The customer owes this again")]
@@ -938,6 +921,4 @@ class PaymentRetryForm(IdempotentForm):
     def __init__(self, *args, payment, **kwargs):
         super().__init__(*args, **kwargs)
         self.payment = payment
-        payable = _payable(payment.invoice)
-        # What payment_retry charges: the failed amount, or what is payable now if less.
-        self.amount = min(payment.amount, payable) if payable.amount > 0 else payment.amount
+        self.amount = payment.retry_amount

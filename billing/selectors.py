@@ -9,7 +9,6 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery, 
 from django.utils import timezone
 from moneyed import Money
 
-from billing.errors import BillingError, ErrorCode
 from billing.models import (
     PAYABLE_STATUSES,
     BalanceEntry,
@@ -23,6 +22,8 @@ from billing.models import (
     PaymentMethodKind,
     PaymentStatus,
     Refund,
+    RefundDestination,
+    invoice_status,
 )
 from billing.money import currency_code, format_money, normalize, zero
 
@@ -32,23 +33,6 @@ def customer_credit(*, customer, currency):
     code = currency_code(currency)
     balance = MoneyBalance.objects.filter(customer=customer, currency=code).first()
     return balance.amount if balance is not None else zero(code)
-
-
-def customer_credits(*, customer):
-    """Every non-empty credit balance of a customer, by currency."""
-    return [b.amount for b in customer.balances.order_by("currency") if b.amount.amount != 0]
-
-
-def invoice_get(*, reference):
-    """An invoice by its number (``INV-2026-000123``) or id, or ``invoice_not_found``."""
-    reference = str(reference).strip()
-    lookup = {"pk": int(reference)} if reference.isdigit() else {"number": reference}
-    try:
-        return Invoice.objects.select_related("customer").get(**lookup)
-    except Invoice.DoesNotExist:
-        raise BillingError(
-            ErrorCode.INVOICE_NOT_FOUND, f"There is no invoice {reference}.", field="invoice"
-        ) from None
 
 
 # -- pages of rows -----------------------------------------------------------------
@@ -160,12 +144,6 @@ OVERDUE = "overdue"
 NAME_MATCHES_WITH_NUMBER = 50
 
 
-def overdue_q(today=None):
-    """Overdue is shown, never stored: payable, due date past, something due."""
-    today = today or timezone.localdate()
-    return Q(status__in=PAYABLE_STATUSES, due_date__lt=today, amount_due__gt=0)
-
-
 def _looks_like_number(text):
     return any(c.isdigit() for c in text) and not any(c.isspace() for c in text)
 
@@ -191,7 +169,7 @@ def invoice_list(
     """
     invoices = Invoice.objects.select_related("customer")
     if status == OVERDUE:
-        invoices = invoices.filter(overdue_q(today))
+        invoices = invoices.overdue(today)
     elif status:
         invoices = invoices.filter(status=status)
     if customer is not None:
@@ -308,17 +286,11 @@ def credit_note_after(*, invoice, credit, reduce_due, refund, to_credit, refund_
     paid = invoice.amount_paid - refund - to_credit
     due = invoice.amount_due - reduce_due
     back_to_credit = refund_payment is not None and (
-        refund_payment.method == PaymentMethodKind.CUSTOMER_CREDIT
+        refund_payment.natural_refund_destination == RefundDestination.CUSTOMER_CREDIT
     )
     credit_after = credit + to_credit + (refund if back_to_credit else zero(credit.currency))
-    if due.amount == 0:
-        status = InvoiceStatus.PAID
-    elif paid.amount > 0:
-        status = InvoiceStatus.PARTIALLY_PAID
-    else:
-        status = InvoiceStatus.OPEN
     exceeds = {}
-    room = invoice.amount_due - invoice.amount_pending
+    room = invoice.payable_now
     if reduce_due > room:
         exceeds["reduce_due"] = f"Only {format_money(room)} is due on invoice {invoice}."
     if refund_payment is not None and refund > refund_payment.refundable:
@@ -330,7 +302,7 @@ def credit_note_after(*, invoice, credit, reduce_due, refund, to_credit, refund_
             f"Only {format_money(invoice.amount_paid)} paid on invoice {invoice} can be "
             "refunded or go to credit."
         )
-    creditable = invoice.total - invoice.amount_credited
+    creditable = invoice.creditable
     if total > creditable and not exceeds:
         exceeds[None] = (
             f"Only {format_money(creditable)} of invoice {invoice} can still be credited."
@@ -341,7 +313,7 @@ def credit_note_after(*, invoice, credit, reduce_due, refund, to_credit, refund_
         paid=paid,
         due=due,
         credit=credit_after,
-        status=status,
+        status=invoice_status(due=due, paid=paid),
         exceeds=exceeds,
     )
 
@@ -428,23 +400,17 @@ def customer_balances(*, customer):
     their ledger still explains how they got there). ``has_payable_invoices``
     says whether credit in that currency could pay an invoice now ("Apply
     credit"); a subquery, so the region still runs one query."""
-    payable = _payable_invoices().filter(
+    payable = Invoice.objects.payable_now().filter(
         customer=OuterRef("customer"), currency=OuterRef("currency")
     )
     return customer.balances.annotate(has_payable_invoices=Exists(payable)).order_by("currency")
-
-
-def _payable_invoices():
-    """Invoices something can be paid on now: payable, and not all of the due
-    reserved by charges in flight."""
-    return Invoice.objects.filter(status__in=PAYABLE_STATUSES, amount_due__gt=F("amount_pending"))
 
 
 def customer_payable_invoices(*, customer, currency):
     """The customer's invoices in ``currency`` that credit can pay now, the
     oldest debt first (earliest due date; no due date last)."""
     return (
-        _payable_invoices()
+        Invoice.objects.payable_now()
         .filter(customer=customer, currency=currency_code(currency))
         .order_by(F("due_date").asc(nulls_last=True), "pk")
     )
@@ -546,6 +512,40 @@ def _by_invoice_search_q(search, *, own_number=None):
         by_number |= Q(number__startswith=f"{own_number}-{text}" if text[0].isdigit() else text)
     ids = [row["pk"] for row in customers[:NAME_MATCHES_WITH_NUMBER]]
     return by_number | Q(invoice__customer__in=ids) if ids else by_number
+
+
+def charges_due_for_retry(*, max_attempts, spacing, now=None):
+    """The failed charges to retry now: the last charge attempt of each open invoice
+    with nothing in flight, when it failed at least ``spacing`` ago and the invoice
+    has had at most ``max_attempts`` failed attempts (the first and its retries)."""
+    now = now or timezone.now()
+    attempts = Payment.objects.filter(
+        invoice=OuterRef("invoice_id"), method=PaymentMethodKind.SAVED_METHOD
+    ).order_by("-created_at", "-id")
+    failures = (
+        Payment.objects.filter(
+            invoice=OuterRef("invoice_id"),
+            method=PaymentMethodKind.SAVED_METHOD,
+            status=PaymentStatus.FAILED,
+        )
+        .values("invoice_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return (
+        Payment.objects.filter(
+            method=PaymentMethodKind.SAVED_METHOD,
+            status=PaymentStatus.FAILED,
+            created_at__lte=now - spacing,
+            invoice__status__in=PAYABLE_STATUSES,
+            invoice__amount_pending=0,
+            pk=Subquery(attempts.values("pk")[:1]),
+        )
+        .annotate(failures=Subquery(failures))
+        .filter(failures__lte=max_attempts)
+        .select_related("invoice__customer", "payment_method")
+        .order_by("pk")
+    )
 
 
 # -- dashboard ---------------------------------------------------------------------

@@ -16,8 +16,7 @@ from billing.gateways.base import (
     GatewayTimeout,
     GatewayUnavailable,
 )
-
-GATEWAY_NAMES = ("sandbox", "stripe")
+from billing.models import GatewayName
 
 
 def get_gateway(name=None):
@@ -29,11 +28,11 @@ def get_gateway(name=None):
     an unknown name, or for Stripe without ``STRIPE_SECRET_KEY``.
     """
     name = name or settings.BILLING_DEFAULT_GATEWAY
-    if name == "sandbox":
+    if name == GatewayName.SANDBOX:
         from billing.gateways.sandbox import SandboxGateway
 
         return SandboxGateway()
-    if name == "stripe":
+    if name == GatewayName.STRIPE:
         api_key = settings.STRIPE_SECRET_KEY
         if not api_key:
             raise GatewayUnavailable(
@@ -44,13 +43,13 @@ def get_gateway(name=None):
 
         return StripeGateway(api_key=api_key, timeout=settings.BILLING_GATEWAY_TIMEOUT)
     raise GatewayUnavailable(
-        f"There is no payment gateway called {name!r}; the gateways are {', '.join(GATEWAY_NAMES)}."
+        f"There is no payment gateway called {name!r}; "
+        f"the gateways are {', '.join(GatewayName.values)}."
     )
 
 
 __all__ = [
     "FAILED",
-    "GATEWAY_NAMES",
     "SUCCEEDED",
     "Gateway",
     "GatewayCharge",

@@ -81,8 +81,8 @@ REFUND_REFUSED = "The refund was refused by the card issuer."
 KEY_REUSED = "idempotency key reused with different parameters"
 
 # One saved method per token, for the admin's "Add sandbox test cards" and the demo
-# data: (token, brand, last4). The brand says what the card does, since staff pick
-# saved methods by "brand •••• last4".
+# data (services.sandbox_test_cards_add): (token, brand, last4). The brand says
+# what the card does, since staff pick saved methods by "brand •••• last4".
 TEST_CARDS = (
     (OK, "Test OK", "4242"),
     (DECLINED, "Test declined", "0002"),
@@ -92,41 +92,6 @@ TEST_CARDS = (
     (REFUND_FAILS, "Test refund fails", "0005"),
     (REFUND_TIMEOUT, "Test refund timeout", "0077"),
 )
-
-
-def add_test_cards(*, customer, actor):
-    """Give ``customer`` one saved sandbox method per test token it lacks.
-
-    Goes through ``services.payment_method_add`` (so its permission check
-    applies). ``sandbox_ok`` becomes the default only if the customer has no
-    default method. Idempotent: tokens the customer already has are skipped.
-    Returns the methods added.
-    """
-    # Imported here: billing.services imports the gateways, not the other way round.
-    from billing.services import payment_method_add
-
-    existing = set(
-        customer.payment_methods.filter(gateway="sandbox").values_list("token", flat=True)
-    )
-    has_default = customer.payment_methods.filter(is_default=True).exists()
-    added = []
-    for token, brand, last4 in TEST_CARDS:
-        if token in existing:
-            continue
-        added.append(
-            payment_method_add(
-                customer=customer,
-                gateway="sandbox",
-                token=token,
-                brand=brand,
-                last4=last4,
-                exp_month=12,
-                exp_year=2099,
-                actor=actor,
-                default=token == OK and not has_default,
-            )
-        )
-    return added
 
 
 def _exact(amount):

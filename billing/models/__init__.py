@@ -1,14 +1,16 @@
 from billing.models.balances import BalanceEntry, BalanceEntryKind, MoneyBalance
 from billing.models.credit_notes import CreditNote, CreditNoteReason
-from billing.models.customers import Customer, PaymentMethod
+from billing.models.customers import Customer, GatewayName, PaymentMethod
 from billing.models.events import InvoiceEvent, InvoiceEventKind
 from billing.models.idempotency import IdempotencyKey
 from billing.models.invoices import (
+    ISSUED_STATUSES,
     PAYABLE_STATUSES,
     DocumentSequence,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
+    invoice_status,
 )
 from billing.models.payments import (
     EXTERNAL_METHODS,
@@ -21,6 +23,7 @@ from billing.models.sandbox import SandboxCharge, SandboxRefund, SandboxStatus
 
 __all__ = [
     "EXTERNAL_METHODS",
+    "ISSUED_STATUSES",
     "PAYABLE_STATUSES",
     "BalanceEntry",
     "BalanceEntryKind",
@@ -28,6 +31,7 @@ __all__ = [
     "CreditNoteReason",
     "Customer",
     "DocumentSequence",
+    "GatewayName",
     "IdempotencyKey",
     "Invoice",
     "InvoiceEvent",
@@ -46,4 +50,5 @@ __all__ = [
     "SandboxCharge",
     "SandboxRefund",
     "SandboxStatus",
+    "invoice_status",
 ]

@@ -35,6 +35,13 @@ class Customer(models.Model):
         return reverse("billing:customer_detail", args=[self.pk])
 
 
+class GatewayName(models.TextChoices):
+    """The payment gateways a saved method can belong to (billing.gateways)."""
+
+    SANDBOX = "sandbox", "Sandbox"
+    STRIPE = "stripe", "Stripe"
+
+
 class PaymentMethod(models.Model):
     """A customer's method saved at a gateway. Holds the gateway's token and what a
     person needs to recognise the card; never a card number or CVC.
@@ -43,7 +50,7 @@ class PaymentMethod(models.Model):
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payment_methods")
-    gateway = models.CharField(max_length=30)
+    gateway = models.CharField(max_length=30, choices=GatewayName.choices)
     token = models.CharField(max_length=255)
     brand = models.CharField(max_length=30)
     last4 = models.CharField("last 4 digits", max_length=4)

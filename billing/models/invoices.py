@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models._base import actor_field, currency_field, equal_amounts, same_currency
-from billing.money import money_field
+from billing.money import money_field, zero
 
 PERMISSIONS = [
     ("view_billing", "Can view billing"),
@@ -28,6 +28,35 @@ class InvoiceStatus(models.TextChoices):
 
 
 PAYABLE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
+# Issued: the invoice's status follows from its amounts (``invoice_status``).
+ISSUED_STATUSES = (*PAYABLE_STATUSES, InvoiceStatus.PAID)
+
+
+def invoice_status(*, due, paid):
+    """The status an issued invoice's amounts give it: ``paid`` when nothing is
+    due (also when credit notes covered it), ``partially_paid`` when something is
+    paid and something due, ``open`` when nothing is paid.
+
+    The one status rule: the services apply it after every change of amounts
+    (``services._common.move_invoice_amounts``), the credit-note preview shows
+    it, and payment_record's one statement takes its two outcomes from it.
+    """
+    if due.amount == 0:
+        return InvoiceStatus.PAID
+    if paid.amount > 0:
+        return InvoiceStatus.PARTIALLY_PAID
+    return InvoiceStatus.OPEN
+
+
+class InvoiceQuerySet(models.QuerySet):
+    def payable_now(self):
+        """Invoices something can be paid on now (``Invoice.can_take_payment``)."""
+        return self.filter(status__in=PAYABLE_STATUSES, amount_due__gt=F("amount_pending"))
+
+    def overdue(self, today=None):
+        """Invoices shown as overdue (``Invoice.is_overdue``)."""
+        today = today or timezone.localdate()
+        return self.filter(status__in=PAYABLE_STATUSES, due_date__lt=today, amount_due__gt=0)
 
 
 class Invoice(models.Model):
@@ -65,6 +94,8 @@ class Invoice(models.Model):
     amount_pending = money_field()
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = actor_field()
+
+    objects = InvoiceQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
@@ -131,13 +162,49 @@ class Invoice(models.Model):
     def get_absolute_url(self):
         return reverse("billing:invoice_detail", args=[self.pk])
 
+    # The rules every door asks (pages, admin, API, commands). The services
+    # ask them too, on the locked row, and refuse what they forbid.
+
     @property
     def is_draft(self):
         return self.status == InvoiceStatus.DRAFT
 
     @property
     def is_payable(self):
+        """Open or partially paid: payments may be recorded against it."""
         return self.status in PAYABLE_STATUSES
+
+    @property
+    def payable_now(self):
+        """What may still be paid now: the due less what pending charges (and the
+        due that pending gateway refunds gave back) reserve. Zero unless payable."""
+        if not self.is_payable:
+            return zero(self.currency)
+        return self.amount_due - self.amount_pending
+
+    @property
+    def can_take_payment(self):
+        """Something can be charged, paid from credit or retried on it now."""
+        return self.payable_now.amount > 0
+
+    @property
+    def creditable(self):
+        """What credit notes may still credit: the total less what they did."""
+        return self.total - self.amount_credited
+
+    @property
+    def can_credit(self):
+        """A credit note may be issued: issued, not void, something left to credit."""
+        return self.status in ISSUED_STATUSES and self.creditable.amount > 0
+
+    @property
+    def can_void(self):
+        """Open with nothing paid, credited or in flight: it may be cancelled."""
+        return (
+            self.status == InvoiceStatus.OPEN
+            and self.amount_credited.amount == 0
+            and self.amount_pending.amount == 0
+        )
 
     @property
     def is_overdue(self):

@@ -5,6 +5,7 @@ from django.db.models import F, Q
 from moneyed import Money
 
 from billing.models._base import actor_field, at_most, currency_field, same_currency
+from billing.models.refunds import RefundDestination
 from billing.money import money_field
 
 
@@ -116,6 +117,8 @@ class Payment(models.Model):
     def __str__(self):
         return f"Payment #{self.pk}"
 
+    # The rules every door asks; the services ask them too, on the locked row.
+
     @property
     def is_external(self):
         return self.method in EXTERNAL_METHODS
@@ -130,3 +133,51 @@ class Payment(models.Model):
         if self.status != PaymentStatus.SUCCEEDED:
             return Money(0, self.currency)
         return self.amount - self.amount_refunded - self.amount_to_credit
+
+    @property
+    def can_refund(self):
+        return self.refundable.amount > 0
+
+    @property
+    def refund_destinations(self):
+        """Where this payment's money can go back: to the card only for a charge
+        of a saved method (the gateway needs its charge id); a payment from
+        customer credit only back to credit."""
+        if self.method == PaymentMethodKind.CUSTOMER_CREDIT:
+            return (RefundDestination.CUSTOMER_CREDIT,)
+        if self.is_gateway:
+            return (
+                RefundDestination.ORIGINAL_METHOD,
+                RefundDestination.EXTERNAL,
+                RefundDestination.CUSTOMER_CREDIT,
+            )
+        return (RefundDestination.EXTERNAL, RefundDestination.CUSTOMER_CREDIT)
+
+    @property
+    def natural_refund_destination(self):
+        """Where a refund "the way the money came" goes: a credit note's refund."""
+        return self.refund_destinations[0]
+
+    @property
+    def can_void(self):
+        """Recorded by mistake and untouched: a succeeded payment recorded by hand
+        with no refunds and nothing sent to credit (a gateway charge is refunded)."""
+        return (
+            self.status == PaymentStatus.SUCCEEDED
+            and self.is_external
+            and self.amount_refunded.amount == 0
+            and self.amount_to_credit.amount == 0
+        )
+
+    @property
+    def can_retry(self):
+        """A failed charge of a saved method; charging again also needs the
+        invoice to take payment (``Invoice.can_take_payment``)."""
+        return self.status == PaymentStatus.FAILED and self.is_gateway
+
+    @property
+    def retry_amount(self):
+        """What a retry charges: the failed amount, or what the invoice may be
+        paid now if that is less (reads ``self.invoice``)."""
+        payable = self.invoice.payable_now
+        return min(self.amount, payable) if payable.amount > 0 else self.amount

@@ -7,9 +7,18 @@ BillingError (writing nothing) when it refuses.
 """
 
 from billing.services.balances import balance_adjust, balance_pay_out, credit_apply
-from billing.services.charges import invoice_issue_and_charge, payment_charge, payment_retry
-from billing.services.credit_notes import credit_note_issue
-from billing.services.customers import customer_create, payment_method_add
+from billing.services.charges import (
+    IssuedAndCharged,
+    invoice_issue_and_charge,
+    payment_charge,
+    payment_retry,
+)
+from billing.services.credit_notes import CreditNoteIssued, credit_note_issue
+from billing.services.customers import (
+    customer_create,
+    payment_method_add,
+    sandbox_test_cards_add,
+)
 from billing.services.invoices import (
     invoice_create,
     invoice_issue,
@@ -21,6 +30,8 @@ from billing.services.reconcile import reconcile_pending
 from billing.services.refunds import payment_refund
 
 __all__ = [
+    "CreditNoteIssued",
+    "IssuedAndCharged",
     "balance_adjust",
     "balance_pay_out",
     "credit_apply",
@@ -38,4 +49,5 @@ __all__ = [
     "payment_retry",
     "payment_void",
     "reconcile_pending",
+    "sandbox_test_cards_add",
 ]

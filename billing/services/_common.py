@@ -12,12 +12,13 @@ from moneyed import Money
 
 from billing import locks
 from billing.errors import BillingError, ErrorCode
+from billing.gateways import GatewayError, get_gateway
 from billing.models import (
-    PAYABLE_STATUSES,
     BalanceEntry,
     IdempotencyKey,
     InvoiceEvent,
     InvoiceStatus,
+    invoice_status,
 )
 from billing.money import format_money
 from billing.services import _one_statement
@@ -147,20 +148,23 @@ def payment_date(value):
 
 
 def ensure_payable(invoice):
-    if invoice.status not in PAYABLE_STATUSES:
+    """Refuse a locked invoice that is not ``Invoice.is_payable``."""
+    if not invoice.is_payable:
         raise BillingError(
             ErrorCode.INVOICE_NOT_PAYABLE,
             f"Invoice {invoice} is {invoice.get_status_display().lower()} and cannot be paid.",
         )
 
 
+def gateway_for(payment_method):
+    """The gateway of a saved method, or ``gateway_unavailable``."""
+    try:
+        return get_gateway(payment_method.gateway)
+    except GatewayError as exc:
+        raise BillingError(ErrorCode.GATEWAY_UNAVAILABLE, exc.message) from None
+
+
 # -- invoice totals ----------------------------------------------------------
-
-
-def payable_room(invoice):
-    """How much more can be paid now: the due less what is reserved by pending
-    charges and by the due that pending gateway refunds gave back."""
-    return invoice.amount_due - invoice.amount_pending
 
 
 def move_invoice_amounts(invoice, *, paid=None, credited=None, due=None, pending=None):
@@ -179,12 +183,7 @@ def move_invoice_amounts(invoice, *, paid=None, credited=None, due=None, pending
         if delta is not None:
             setattr(invoice, field, getattr(invoice, field) + delta)
     if invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
-        if invoice.amount_due.amount == 0:
-            invoice.status = InvoiceStatus.PAID
-        elif invoice.amount_paid.amount > 0:
-            invoice.status = InvoiceStatus.PARTIALLY_PAID
-        else:
-            invoice.status = InvoiceStatus.OPEN
+        invoice.status = invoice_status(due=invoice.amount_due, paid=invoice.amount_paid)
     # django-money saves a currency column only when it is named too.
     invoice.save(
         update_fields=[

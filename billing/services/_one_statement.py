@@ -9,8 +9,10 @@ statement, with data-modifying CTEs:
 
 - the UPDATE takes the invoice's row lock and applies the payment only if the
   invoice is still payable and the amount fits in its due less what pending
-  charges reserve (PostgreSQL re-checks that WHERE on the newest row after
-  waiting for another writer's lock, so it holds under concurrency);
+  charges reserve (``Invoice.payable_now``, in SQL; PostgreSQL re-checks that
+  WHERE on the newest row after waiting for another writer's lock, so it holds
+  under concurrency); the status it sets is one of the two that
+  ``invoice_status`` can give a paid-into invoice;
 - the payment and the event are inserted only from the row the UPDATE returned,
   and the request's idempotency key row, when there is one, names the payment
   as its result.
@@ -35,9 +37,10 @@ from billing.models import (
     IdempotencyKey,
     Invoice,
     InvoiceEvent,
-    InvoiceStatus,
     Payment,
+    invoice_status,
 )
+from billing.money import zero
 
 
 def _inserted_fields(model, *, skip=()):
@@ -138,12 +141,16 @@ def record_payment(payment, event, *, key=None, alias="default"):
         return None
     payment_fields, event_fields = _fields()
     amount = payment.amount.amount
+    # The guard keeps the payment within the due, so afterwards something is paid
+    # and the due is either zero or not: the status rule's two possible answers.
+    settled = invoice_status(due=zero(payment.currency), paid=payment.amount)
+    part_paid = invoice_status(due=payment.amount, paid=payment.amount)
     params = [
         amount,
         amount,
         amount,
-        InvoiceStatus.PAID,
-        InvoiceStatus.PARTIALLY_PAID,
+        settled,
+        part_paid,
         payment.invoice_id,
         payment.currency,
         *PAYABLE_STATUSES,

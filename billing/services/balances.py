@@ -24,7 +24,6 @@ from billing.services._common import (
     ensure_payable,
     event,
     move_invoice_amounts,
-    payable_room,
     require_text,
 )
 
@@ -78,7 +77,7 @@ def credit_apply(*, invoice, actor, amount=None, idempotency_key=None):
 
     invoice = locks.lock_invoice(invoice)
     ensure_payable(invoice)
-    room = payable_room(invoice)
+    room = invoice.payable_now
     balance = locks.lock_balance(invoice.customer_id, invoice.currency, create=False)
     available = balance.amount if balance is not None else zero(invoice.currency)
     if amount is None:

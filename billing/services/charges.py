@@ -18,8 +18,9 @@ an exception: the failed payment is the record the operation made, with the
 gateway's reason, and can be retried (a new attempt, a new key).
 """
 
+from dataclasses import dataclass
+
 from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
 from billing import locks, permissions
@@ -27,8 +28,8 @@ from billing.errors import BillingError, ErrorCode
 from billing.gateways import get_gateway
 from billing.gateways.base import FAILED, SUCCEEDED, GatewayCharge, GatewayError
 from billing.models import (
+    Invoice,
     InvoiceEventKind,
-    InvoiceStatus,
     Payment,
     PaymentMethod,
     PaymentMethodKind,
@@ -39,18 +40,10 @@ from billing.services._common import (
     Idempotency,
     ensure_payable,
     event,
+    gateway_for,
     move_invoice_amounts,
-    payable_room,
 )
 from billing.services.invoices import issue_draft
-
-
-def gateway_for(payment_method):
-    """The gateway of a saved method, or ``gateway_unavailable``."""
-    try:
-        return get_gateway(payment_method.gateway)
-    except GatewayError as exc:
-        raise BillingError(ErrorCode.GATEWAY_UNAVAILABLE, exc.message) from None
 
 
 def saved_method(invoice, payment_method):
@@ -79,7 +72,7 @@ def start_charge(invoice, payment_method, amount, actor):
     """Phase 1 on a locked invoice: the pending payment that reserves ``amount``
     (default: all that is payable)."""
     ensure_payable(invoice)
-    room = payable_room(invoice)
+    room = invoice.payable_now
     if amount is None:
         amount = room
         if amount.amount <= 0:
@@ -164,8 +157,7 @@ def complete_charge(payment, actor):
     the gateway must never be called while we hold a row lock."""
     method = payment.payment_method
     try:
-        gateway = get_gateway(method.gateway)
-        result = gateway.charge(
+        result = get_gateway(method.gateway).charge(
             token=method.token,
             amount=payment.amount,
             idempotency_key=str(payment.gateway_key),
@@ -247,56 +239,19 @@ def payment_retry(*, payment, actor, idempotency_key=None):
     ``payment_charge`` raises.
     """
     permissions.require(actor, permissions.CHARGE)
-    if payment.status != PaymentStatus.FAILED or payment.method != PaymentMethodKind.SAVED_METHOD:
+    if not payment.can_retry:
         raise BillingError(
             ErrorCode.INVALID_STATE,
             f"This payment is {payment.get_status_display().lower()}; only a failed charge "
             "can be retried.",
         )
-    invoice = payment.invoice
-    invoice.refresh_from_db()
-    room = payable_room(invoice)
-    amount = min(payment.amount, room) if room.amount > 0 else payment.amount
+    payment.invoice = Invoice.objects.get(pk=payment.invoice_id)
     return payment_charge(
-        invoice=invoice,
+        invoice=payment.invoice,
         actor=actor,
-        amount=amount,
+        amount=payment.retry_amount,
         payment_method=payment.payment_method,
         idempotency_key=idempotency_key,
-    )
-
-
-def charges_due_for_retry(*, max_attempts, spacing, now=None):
-    """The failed charges to retry now: the last charge attempt of each open invoice
-    with nothing in flight, when it failed at least ``spacing`` ago and the invoice
-    has had at most ``max_attempts`` failed attempts (the first and its retries)."""
-    now = now or timezone.now()
-    attempts = Payment.objects.filter(
-        invoice=OuterRef("invoice_id"), method=PaymentMethodKind.SAVED_METHOD
-    ).order_by("-created_at", "-id")
-    failures = (
-        Payment.objects.filter(
-            invoice=OuterRef("invoice_id"),
-            method=PaymentMethodKind.SAVED_METHOD,
-            status=PaymentStatus.FAILED,
-        )
-        .values("invoice_id")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    return (
-        Payment.objects.filter(
-            method=PaymentMethodKind.SAVED_METHOD,
-            status=PaymentStatus.FAILED,
-            created_at__lte=now - spacing,
-            invoice__status__in=[InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID],
-            invoice__amount_pending=0,
-            pk=Subquery(attempts.values("pk")[:1]),
-        )
-        .annotate(failures=Subquery(failures))
-        .filter(failures__lte=max_attempts)
-        .select_related("invoice__customer", "payment_method")
-        .order_by("pk")
     )
 
 
@@ -304,30 +259,55 @@ def charges_due_for_retry(*, max_attempts, spacing, now=None):
 def _issue_and_begin(invoice, actor, idempotency_key):
     key = Idempotency("invoice_issue_and_charge", idempotency_key, dict(invoice=invoice.pk), actor)
     if key.claim():
-        return key.replay, None
+        return _issued_and_charged(key.replay), True
     invoice = locks.lock_invoice(invoice)
     payment_method = saved_method(invoice, None)
     gateway_for(payment_method)
-    issue_draft(invoice, actor)
-    payment = None
-    if invoice.status != InvoiceStatus.PAID and payable_room(invoice).amount > 0:
-        payment = start_charge(invoice, payment_method, None, actor)
-    return key.finish(invoice), payment
+    credit_payment = issue_draft(invoice, actor)
+    charge = None
+    if invoice.can_take_payment:
+        charge = start_charge(invoice, payment_method, None, actor)
+    key.finish(invoice)
+    return IssuedAndCharged(invoice=invoice, charge=charge, credit_payment=credit_payment), False
+
+
+def _issued_and_charged(invoice):
+    """A replayed issue-and-charge's outcome, from its records."""
+    payments = invoice.payments.select_related("payment_method").order_by("pk")
+    return IssuedAndCharged(
+        invoice=invoice,
+        charge=payments.filter(method=PaymentMethodKind.SAVED_METHOD).first(),
+        credit_payment=payments.filter(method=PaymentMethodKind.CUSTOMER_CREDIT).first(),
+    )
+
+
+@dataclass(frozen=True)
+class IssuedAndCharged:
+    """What ``invoice_issue_and_charge`` did: the issued invoice, the payment its
+    customer's credit made (or None), and the charge (None when credit paid it
+    all) in the status the gateway left it: succeeded, failed (a decline) or
+    pending (no answer; reconciliation settles it)."""
+
+    invoice: Invoice
+    charge: Payment | None
+    credit_payment: Payment | None
 
 
 def invoice_issue_and_charge(*, invoice, actor, idempotency_key=None):
     """Issue a draft (applying the customer's credit first) and charge the default
     saved method for what is still due, in the charge's two phases.
 
-    Returns the invoice; its newest payment is the charge and says how it went
-    (nothing is charged when credit paid it all). Raises, writing nothing:
-    ``permission_denied``, ``invalid_state`` (not a draft, no lines),
-    ``no_saved_payment_method``, ``gateway_unavailable``, ``idempotency_conflict``.
+    Returns an ``IssuedAndCharged``; nothing is charged when credit paid it all.
+    The same idempotency key returns the first call's outcome as it is now.
+    Raises, writing nothing: ``permission_denied``, ``invalid_state`` (not a
+    draft, no lines), ``no_saved_payment_method``, ``gateway_unavailable``,
+    ``idempotency_conflict``.
     """
     permissions.require(actor, permissions.MANAGE_INVOICES)
     permissions.require(actor, permissions.CHARGE)
-    invoice, payment = _issue_and_begin(invoice, actor, idempotency_key)
-    if payment is not None:
-        complete_charge(payment, actor)
-        invoice.refresh_from_db()
-    return invoice
+    outcome, replayed = _issue_and_begin(invoice, actor, idempotency_key)
+    if replayed or outcome.charge is None:
+        return outcome
+    charge = complete_charge(outcome.charge, actor)
+    invoice = Invoice.objects.select_related("customer").get(pk=outcome.invoice.pk)
+    return IssuedAndCharged(invoice=invoice, charge=charge, credit_payment=outcome.credit_payment)

@@ -1,17 +1,21 @@
 """Credit notes: reduce what an invoice asks for, refund, or move paid money to credit."""
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 
 from billing import locks, permissions
 from billing.errors import BillingError, ErrorCode
 from billing.models import (
+    ISSUED_STATUSES,
     BalanceEntryKind,
     CreditNote,
     CreditNoteReason,
     InvoiceEventKind,
-    InvoiceStatus,
     PaymentStatus,
+    Refund,
+    RefundDestination,
     RefundReason,
     RefundStatus,
 )
@@ -21,22 +25,34 @@ from billing.services._common import (
     balance_move,
     event,
     move_invoice_amounts,
-    payable_room,
     require_choice,
     save_payment_totals,
 )
-from billing.services.refunds import (
-    check_refundable,
-    complete_refund,
-    create_refund,
-    natural_destination,
-)
+from billing.services.refunds import check_refundable, complete_refund, create_refund
 
 CREDIT_NOTE_PREFIX = "CN"
 _REFUND_REASONS = {
     CreditNoteReason.DUPLICATE: RefundReason.DUPLICATE,
     CreditNoteReason.FRAUDULENT: RefundReason.FRAUDULENT,
 }
+
+
+@dataclass(frozen=True)
+class CreditNoteIssued:
+    """What ``credit_note_issue`` did: the note, and its refund (None when it has
+    no refund part) in the status the gateway left it: a refund back to the card
+    may have failed, or be pending until reconciliation."""
+
+    credit_note: CreditNote
+    refund: Refund | None
+
+    @property
+    def moves_customer_credit(self):
+        """It changed the customer's credit: a ``to_credit`` part, or a refund of a
+        payment made from credit (which goes back to credit)."""
+        return self.credit_note.to_credit.amount > 0 or (
+            self.refund is not None and self.refund.destination == RefundDestination.CUSTOMER_CREDIT
+        )
 
 
 def _exceeds(message, field):
@@ -54,7 +70,8 @@ def create_credit_note(
     to_credit=None,
     memo="",
 ):
-    """Issue a credit note on a locked, issued invoice (see ``credit_note_issue``).
+    """Issue a credit note on a locked, issued invoice (see ``credit_note_issue``);
+    returns a ``CreditNoteIssued``, its refund (if any) still pending at a gateway.
 
     Locks the invoice's succeeded payments (id order), then the number counter,
     then the balance, as locks.py orders them.
@@ -68,13 +85,13 @@ def create_credit_note(
         raise BillingError(
             ErrorCode.INVALID_AMOUNT, "A credit note must credit something.", field="reduce_due"
         )
-    creditable = invoice.total - invoice.amount_credited
+    creditable = invoice.creditable
     if total > creditable:
         raise _exceeds(
             f"Only {format_money(creditable)} of invoice {invoice} can still be credited.",
             "reduce_due",
         )
-    room = payable_room(invoice)
+    room = invoice.payable_now
     if reduce_due > room:
         raise _exceeds(f"Only {format_money(room)} is due on invoice {invoice}.", "reduce_due")
 
@@ -89,7 +106,7 @@ def create_credit_note(
                 "The payment to refund is not a succeeded payment of this invoice.",
                 field="refund_payment",
             )
-        check_refundable(payment, refund, natural_destination(payment))
+        check_refundable(payment, refund, payment.natural_refund_destination, field="refund")
     # The refund above comes out of its payment first; to_credit takes what is left.
     available = sum((p.refundable for p in payments.values()), zero(currency)) - refund
     if to_credit > available:
@@ -122,12 +139,13 @@ def create_credit_note(
         credit_note=note,
         message=f"{note.number}: {note.get_reason_display()}",
     )
+    refund_record = None
     if refund.amount > 0:
         payment = payments[refund_payment.pk]
-        create_refund(
+        refund_record = create_refund(
             payment,
             refund,
-            natural_destination(payment),
+            payment.natural_refund_destination,
             actor,
             reason=_REFUND_REASONS.get(reason, RefundReason.OTHER),
             notes=f"Credit note {note.number}",
@@ -153,7 +171,7 @@ def create_credit_note(
         )
         remaining -= take
     move_invoice_amounts(invoice, credited=total, due=-reduce_due, paid=-(refund + to_credit))
-    return note
+    return CreditNoteIssued(credit_note=note, refund=refund_record)
 
 
 def credit_note_issue(
@@ -179,6 +197,7 @@ def credit_note_issue(
     note is committed (see ``payment_refund``); if the gateway refuses it, the
     refund part is undone on the invoice (paid again, no longer credited) and the
     ``refund_failed`` event says so.
+    Returns a ``CreditNoteIssued``: the note and its refund, if any.
     Raises ``credit_note_exceeds_invoice``, ``refund_exceeds_payment``,
     ``payment_not_refundable``, ``invalid_state`` (draft or void), ``invalid_amount``,
     ``invalid_value``, ``idempotency_conflict``.
@@ -213,27 +232,27 @@ def credit_note_issue(
         dict(invoice=invoice.pk, reason=reason, memo=memo, refund_payment=refund_payment, **parts),
         actor,
     )
-    note, replayed = _credit_note_begin(key, invoice, actor, reason, refund_payment, memo, parts)
-    if not replayed:
-        for pending in note.refunds.filter(status=RefundStatus.PENDING).select_related(
-            "payment__payment_method", "payment__invoice"
-        ):
-            complete_refund(pending, actor)
-    return note
+    issued, replayed = _credit_note_begin(key, invoice, actor, reason, refund_payment, memo, parts)
+    refund = issued.refund
+    if not replayed and refund is not None and refund.status == RefundStatus.PENDING:
+        refund = complete_refund(refund, actor)
+    return CreditNoteIssued(credit_note=issued.credit_note, refund=refund)
 
 
 @transaction.atomic(durable=True)
 def _credit_note_begin(key, invoice, actor, reason, refund_payment, memo, parts):
     if key.claim():
-        return key.replay, True
+        note = key.replay
+        return CreditNoteIssued(credit_note=note, refund=note.refunds.first()), True
     invoice = locks.lock_invoice(invoice)
-    if invoice.status not in (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.PAID):
+    if invoice.status not in ISSUED_STATUSES:
         raise BillingError(
             ErrorCode.INVALID_STATE,
             f"Invoice {invoice} is {invoice.get_status_display().lower()}; only an issued "
             "invoice can be credited.",
         )
-    note = create_credit_note(
+    issued = create_credit_note(
         invoice, actor, reason=reason, refund_payment=refund_payment, memo=memo, **parts
     )
-    return key.finish(note), False
+    key.finish(issued.credit_note)
+    return issued, False

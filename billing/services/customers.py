@@ -8,12 +8,11 @@ from django.db import transaction
 
 from billing import locks, permissions
 from billing.errors import BillingError, ErrorCode
-from billing.models import Customer, PaymentMethod
+from billing.gateways import sandbox
+from billing.models import Customer, GatewayName, PaymentMethod
 from billing.money import currency_code
-from billing.services._common import require_text
+from billing.services._common import require_choice, require_text
 
-# Gateways a saved method can belong to (billing.gateways implements them).
-GATEWAYS = ("sandbox", "stripe")
 CARD_NUMBER = re.compile(r"^[\d\s-]{12,}$")
 
 
@@ -58,10 +57,7 @@ def payment_method_add(
     default flag from the customer's previous one.
     """
     permissions.require(actor, permissions.MANAGE_INVOICES)
-    if gateway not in GATEWAYS:
-        raise BillingError(
-            ErrorCode.INVALID_VALUE, f"{gateway!r} is not a known gateway.", field="gateway"
-        )
+    require_choice(gateway, GatewayName, "gateway", "gateway")
     token = require_text(token, "token", "The gateway's token")
     if CARD_NUMBER.match(token):
         raise BillingError(
@@ -98,3 +94,33 @@ def payment_method_add(
         is_default=bool(default),
         created_by=actor,
     )
+
+
+def sandbox_test_cards_add(*, customer, actor):
+    """Give ``customer`` one saved sandbox method per test token it lacks
+    (``billing.gateways.sandbox.TEST_CARDS``), for trying every gateway outcome.
+
+    Each goes through ``payment_method_add`` (its permission check applies).
+    ``sandbox_ok`` becomes the default only if the customer has no default
+    method. Idempotent: tokens the customer already has are skipped. Returns
+    the methods added.
+    """
+    existing = set(
+        customer.payment_methods.filter(gateway=GatewayName.SANDBOX).values_list("token", flat=True)
+    )
+    has_default = customer.payment_methods.filter(is_default=True).exists()
+    return [
+        payment_method_add(
+            customer=customer,
+            gateway=GatewayName.SANDBOX,
+            token=token,
+            brand=brand,
+            last4=last4,
+            exp_month=12,
+            exp_year=2099,
+            actor=actor,
+            default=token == sandbox.OK and not has_default,
+        )
+        for token, brand, last4 in sandbox.TEST_CARDS
+        if token not in existing
+    ]

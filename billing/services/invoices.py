@@ -14,6 +14,7 @@ from billing.models import (
     InvoiceEventKind,
     InvoiceLine,
     InvoiceStatus,
+    invoice_status,
 )
 from billing.money import MAX_AMOUNT, currency_code, format_money, parse_money, quantize, zero
 from billing.services._common import event, require_text
@@ -170,11 +171,14 @@ def invoice_issue(*, invoice, actor, apply_credit=True):
     Locks: invoice, number counter, customer balance.
     """
     permissions.require(actor, permissions.MANAGE_INVOICES)
-    return issue_draft(locks.lock_invoice(invoice), actor, apply_credit=apply_credit)
+    invoice = locks.lock_invoice(invoice)
+    issue_draft(invoice, actor, apply_credit=apply_credit)
+    return invoice
 
 
 def issue_draft(invoice, actor, *, apply_credit=True):
-    """Issue a locked draft (see ``invoice_issue``); shared with issue-and-charge."""
+    """Issue a locked draft (see ``invoice_issue``); shared with issue-and-charge.
+    Returns the payment the customer's credit made on it, or None."""
     if invoice.status != InvoiceStatus.DRAFT:
         raise BillingError(
             ErrorCode.INVALID_STATE,
@@ -188,14 +192,14 @@ def issue_draft(invoice, actor, *, apply_credit=True):
     invoice.issue_date = today
     if invoice.due_date is None:
         invoice.due_date = today + datetime.timedelta(days=settings.BILLING_PAYMENT_TERMS_DAYS)
-    invoice.status = InvoiceStatus.PAID if invoice.total.amount == 0 else InvoiceStatus.OPEN
+    invoice.status = invoice_status(due=invoice.amount_due, paid=invoice.amount_paid)
     invoice.save(update_fields=["number", "issue_date", "due_date", "status"])
     event(invoice, InvoiceEventKind.ISSUED, actor, amount=invoice.total)
     if apply_credit and invoice.amount_due.amount > 0:
         balance = locks.lock_balance(invoice.customer_id, invoice.currency, create=False)
         if balance is not None and balance.amount.amount > 0:
-            pay_from_credit(invoice, balance, min(balance.amount, invoice.amount_due), actor)
-    return invoice
+            return pay_from_credit(invoice, balance, min(balance.amount, invoice.amount_due), actor)
+    return None
 
 
 @transaction.atomic(durable=True)
@@ -207,11 +211,7 @@ def invoice_void(*, invoice, actor, reason):
     permissions.require(actor, permissions.VOID_INVOICE)
     reason = require_text(reason, "reason", "A reason")
     invoice = locks.lock_invoice(invoice)
-    if (
-        invoice.status != InvoiceStatus.OPEN
-        or invoice.amount_credited.amount != 0
-        or invoice.amount_pending.amount > 0
-    ):
+    if not invoice.can_void:
         raise BillingError(
             ErrorCode.INVALID_STATE,
             f"Invoice {invoice} is {invoice.get_status_display().lower()}; only an open invoice "

@@ -25,7 +25,6 @@ from billing.services._common import (
     event,
     move_invoice_amounts,
     new_event,
-    payable_room,
     payment_date,
     require_choice,
     require_text,
@@ -151,7 +150,7 @@ def payment_record(
 
     invoice = locks.lock_invoice(invoice)
     ensure_payable(invoice)
-    room = payable_room(invoice)
+    room = invoice.payable_now
     excess = zero(invoice.currency)
     if amount > room:
         if not excess_to_credit:
@@ -210,14 +209,14 @@ def payment_void(*, payment, actor, reason):
     reason = require_text(reason, "reason", "A reason")
     invoice = locks.lock_invoice(payment.invoice_id)
     payment = locks.lock_payment(payment)
-    if payment.status != PaymentStatus.SUCCEEDED or payment.method not in EXTERNAL_METHODS:
+    if payment.status != PaymentStatus.SUCCEEDED or not payment.is_external:
         raise BillingError(
             ErrorCode.INVALID_STATE,
             f"This {payment.get_method_display().lower()} payment is "
             f"{payment.get_status_display().lower()}; only a succeeded payment recorded by "
             "hand can be voided. Refund it instead.",
         )
-    if payment.amount_refunded.amount or payment.amount_to_credit.amount:
+    if not payment.can_void:
         raise BillingError(
             ErrorCode.INVALID_STATE,
             "This payment has refunds or money sent to credit, so it cannot be voided.",

@@ -7,7 +7,6 @@ from billing.errors import BillingError, ErrorCode
 from billing.gateways import get_gateway
 from billing.gateways.base import FAILED, SUCCEEDED, GatewayError, GatewayRefund
 from billing.models import (
-    EXTERNAL_METHODS,
     BalanceEntryKind,
     InvoiceEventKind,
     PaymentMethodKind,
@@ -22,24 +21,16 @@ from billing.services._common import (
     Idempotency,
     balance_move,
     event,
+    gateway_for,
     move_invoice_amounts,
     require_choice,
     save_payment_totals,
 )
-from billing.services.charges import gateway_for
 
 
-def natural_destination(payment):
-    """Where a refund "the way the money came" goes (used by credit notes)."""
-    if payment.method == PaymentMethodKind.CUSTOMER_CREDIT:
-        return RefundDestination.CUSTOMER_CREDIT
-    if payment.method == PaymentMethodKind.SAVED_METHOD:
-        return RefundDestination.ORIGINAL_METHOD
-    return RefundDestination.EXTERNAL
-
-
-def check_refundable(payment, amount, destination):
-    """Refuse a refund a locked payment cannot take."""
+def check_refundable(payment, amount, destination, *, field="amount"):
+    """Refuse a refund a locked payment cannot take (``Payment.refundable`` and
+    ``Payment.refund_destinations``); ``field`` names the amount's field."""
     if payment.status != PaymentStatus.SUCCEEDED:
         raise BillingError(
             ErrorCode.PAYMENT_NOT_REFUNDABLE,
@@ -50,23 +41,17 @@ def check_refundable(payment, amount, destination):
         raise BillingError(
             ErrorCode.REFUND_EXCEEDS_PAYMENT,
             f"At most {format_money(payment.refundable)} of this payment can be refunded.",
-            field="amount",
+            field=field,
         )
-    if payment.method == PaymentMethodKind.CUSTOMER_CREDIT and (
-        destination != RefundDestination.CUSTOMER_CREDIT
-    ):
-        raise BillingError(
-            ErrorCode.INVALID_VALUE,
-            "A payment made from customer credit can only be refunded to customer credit.",
-            field="destination",
-        )
-    if destination == RefundDestination.ORIGINAL_METHOD and payment.method in EXTERNAL_METHODS:
-        raise BillingError(
-            ErrorCode.INVALID_VALUE,
-            "This payment arrived outside the system: record the refund as paid back "
-            "externally, or send it to customer credit.",
-            field="destination",
-        )
+    if destination not in payment.refund_destinations:
+        if payment.method == PaymentMethodKind.CUSTOMER_CREDIT:
+            message = "A payment made from customer credit can only be refunded to customer credit."
+        else:
+            message = (
+                "This payment arrived outside the system: record the refund as paid back "
+                "externally, or send it to customer credit."
+            )
+        raise BillingError(ErrorCode.INVALID_VALUE, message, field="destination")
     if destination == RefundDestination.ORIGINAL_METHOD and not payment.gateway_charge_id:
         raise BillingError(
             ErrorCode.PAYMENT_NOT_REFUNDABLE,

@@ -164,9 +164,10 @@ def modal_action(request, template, context, perform, *, error_code=False):
 
 def add_billing_error(form, error):
     """Show a refused service call (BillingError) on the form: on the field it
-    names when the form has that field, otherwise above the form."""
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
+    names when the form has that field (or the one the form's ``SERVICE_FIELDS``
+    says stands for it), otherwise above the form."""
+    field = getattr(form, "SERVICE_FIELDS", {}).get(error.field, error.field)
+    form.add_error(field if field in form.fields else None, error.message)
 
 
 # action_done's message levels (the toast's and the messages framework's).

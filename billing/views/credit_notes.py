@@ -2,9 +2,8 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_http_methods
 
 from billing import permissions, selectors, services
-from billing.errors import BillingError
 from billing.forms import CreditNoteFilterForm, CreditNoteIssueForm
-from billing.models import Invoice, PaymentMethodKind, RefundStatus
+from billing.models import Invoice, RefundStatus
 from billing.money import format_money
 from billing.views._htmx import (
     CUSTOMER_CHANGED,
@@ -67,41 +66,34 @@ def credit_note_issue(request, pk):
     def perform(data):
         parts = form.parts()
         refund_payment = data.get("refund_payment") if parts["refund"].amount > 0 else None
-        try:
-            note = services.credit_note_issue(
-                invoice=invoice,
-                reason=data["reason"],
-                memo=data["memo"],
-                refund_payment=refund_payment,
-                idempotency_key=str(data["idempotency_key"]),
-                actor=request.user,
-                **parts,
-            )
-        except BillingError as error:
-            if error.field == "amount":
-                error.field = "refund"  # The refund is the only amount a payment check sees here.
-            raise
-        message, level = _issued_message(note)
-        moves_credit = parts["to_credit"].amount > 0 or (
-            refund_payment is not None
-            and refund_payment.method == PaymentMethodKind.CUSTOMER_CREDIT
+        issued = services.credit_note_issue(
+            invoice=invoice,
+            reason=data["reason"],
+            memo=data["memo"],
+            refund_payment=refund_payment,
+            idempotency_key=str(data["idempotency_key"]),
+            actor=request.user,
+            **parts,
         )
+        message, level = _issued_message(issued)
         return action_done(
             request,
             message=message,
             level=level,
             redirect_to=invoice.get_absolute_url(),
-            events=(INVOICE_CHANGED, CUSTOMER_CHANGED) if moves_credit else (INVOICE_CHANGED,),
+            events=(INVOICE_CHANGED, CUSTOMER_CHANGED)
+            if issued.moves_customer_credit
+            else (INVOICE_CHANGED,),
         )
 
     return modal_action(request, ISSUE_TEMPLATE, context, perform)
 
 
-def _issued_message(note):
+def _issued_message(issued):
     """What became of the note; its gateway refund may have failed after it was
     committed (the note stands, its refund part was put back as paid)."""
+    note, refund = issued.credit_note, issued.refund
     message = f"Issued credit note {note.number} for {format_money(note.total)}."
-    refund = note.refunds.order_by("pk").first()
     if refund is None or refund.status == RefundStatus.SUCCEEDED:
         return message, "success"
     if refund.status == RefundStatus.FAILED:

@@ -18,7 +18,7 @@ from billing.forms import (
     invoice_line_formset,
     invoice_line_initial,
 )
-from billing.models import Customer, Invoice, PaymentMethodKind, PaymentStatus
+from billing.models import Customer, Invoice, PaymentStatus
 from billing.money import format_money, zero
 from billing.templatetags.billing import card
 from billing.views._htmx import (
@@ -248,15 +248,10 @@ def invoice_issue(request, pk):
     return modal_action(request, ISSUE_TEMPLATE, context, perform)
 
 
-def _charge_outcome(invoice):
+def _charge_outcome(outcome):
     """The message and its level after issue-and-charge: the invoice is issued
     whatever the gateway said, so a decline is a warning, not a refusal."""
-    charge = (
-        invoice.payments.filter(method=PaymentMethodKind.SAVED_METHOD)
-        .select_related("payment_method")
-        .order_by("-created_at", "-id")
-        .first()
-    )
+    invoice, charge = outcome.invoice, outcome.charge
     if charge is None:
         return f"Issued {invoice}; customer credit paid it in full, nothing was charged.", "success"
     amount, method = (
@@ -293,26 +288,20 @@ def invoice_issue_and_charge(request, pk):
     }
 
     def perform(data):
-        issued = services.invoice_issue_and_charge(
+        outcome = services.invoice_issue_and_charge(
             invoice=invoice, idempotency_key=str(data["idempotency_key"]), actor=request.user
         )
-        message, level = _charge_outcome(issued)
+        message, level = _charge_outcome(outcome)
+        paid_by_credit = outcome.credit_payment is not None
         return action_done(
             request,
             message=message,
             level=level,
-            redirect_to=issued.get_absolute_url(),
-            events=_credit_events_after_charge(issued),
+            redirect_to=outcome.invoice.get_absolute_url(),
+            events=(INVOICE_CHANGED, CUSTOMER_CHANGED) if paid_by_credit else (INVOICE_CHANGED,),
         )
 
     return modal_action(request, ISSUE_AND_CHARGE_TEMPLATE, context, perform)
-
-
-def _credit_events_after_charge(invoice):
-    paid_by_credit = invoice.payments.filter(
-        method=PaymentMethodKind.CUSTOMER_CREDIT, status=PaymentStatus.SUCCEEDED
-    ).exists()
-    return (INVOICE_CHANGED, CUSTOMER_CHANGED) if paid_by_credit else (INVOICE_CHANGED,)
 
 
 @require_http_methods(["GET", "POST"])

@@ -4,7 +4,6 @@
 from django.views.decorators.http import require_http_methods
 
 from billing import permissions, services
-from billing.errors import BillingError
 from billing.forms import PaymentRefundForm
 from billing.models import CreditNoteReason, RefundDestination, RefundReason, RefundStatus
 from billing.money import format_money
@@ -27,9 +26,6 @@ CREDIT_NOTE_REASONS = {
     RefundReason.DUPLICATE: CreditNoteReason.DUPLICATE,
     RefundReason.FRAUDULENT: CreditNoteReason.FRAUDULENT,
 }
-
-# credit_note_issue names its parts; on this form they are all the amount.
-CREDIT_NOTE_FIELDS = {"refund": "amount", "reduce_due": "amount"}
 
 
 def _memo(payment, data):
@@ -56,11 +52,7 @@ def payment_refund(request, pk):
     context = {"invoice": invoice, "payment": payment, "form": form}
 
     def perform(data):
-        try:
-            refund, note = _give_back(payment, form, data, actor=request.user)
-        except BillingError as error:
-            error.field = CREDIT_NOTE_FIELDS.get(error.field, error.field)
-            raise
+        refund, note = _give_back(payment, form, data, actor=request.user)
         return _refund_outcome(request, refund, note, context)
 
     return modal_action(request, REFUND_TEMPLATE, context, perform, error_code=True)
@@ -70,7 +62,7 @@ def _give_back(payment, form, data, *, actor):
     """The refund, and the credit note it came with (or None)."""
     key = str(data["idempotency_key"])
     if data["invoice_effect"] == form.CREDIT_NOTE:
-        note = services.credit_note_issue(
+        issued = services.credit_note_issue(
             invoice=payment.invoice,
             reason=CREDIT_NOTE_REASONS.get(data["reason"], CreditNoteReason.OTHER),
             refund=data["amount"],
@@ -79,7 +71,7 @@ def _give_back(payment, form, data, *, actor):
             idempotency_key=key,
             actor=actor,
         )
-        return note.refunds.get(), note
+        return issued.refund, issued.credit_note
     refund = services.payment_refund(
         payment=payment,
         amount=data["amount"],

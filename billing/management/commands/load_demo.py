@@ -16,7 +16,6 @@ from django.utils import timezone
 from moneyed import Money
 
 from billing import services
-from billing.gateways.sandbox import add_test_cards
 from billing.models import Customer
 from billing.money import quantize
 
@@ -59,7 +58,10 @@ class Command(BaseCommand):
 
     def _sandbox_test_cards(self, actor):
         demo = Customer.objects.filter(external_ref__startswith="demo-").order_by("id")
-        added = sum(len(add_test_cards(customer=customer, actor=actor)) for customer in demo)
+        added = sum(
+            len(services.sandbox_test_cards_add(customer=customer, actor=actor))
+            for customer in demo
+        )
         if added:
             self.stdout.write(f"Added {added} sandbox test card(s) to the demo customers.")
 

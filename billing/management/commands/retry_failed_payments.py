@@ -9,7 +9,8 @@ from billing.errors import BillingError
 from billing.management.actors import add_actor_argument, get_actor
 from billing.models import PaymentStatus
 from billing.money import format_money
-from billing.services.charges import charges_due_for_retry, payment_retry
+from billing.selectors import charges_due_for_retry
+from billing.services import payment_retry
 
 
 class Command(BaseCommand):

@@ -395,11 +395,14 @@ def test_issue_and_charge_issues_the_draft_and_charges_the_default_method(manage
     card(customer, manager)
     draft = _draft(customer, manager)
 
-    invoice = services.invoice_issue_and_charge(invoice=draft, actor=manager)
+    outcome = services.invoice_issue_and_charge(invoice=draft, actor=manager)
 
+    invoice = outcome.invoice
     assert invoice.number.startswith("INV-")
     assert invoice.status == InvoiceStatus.PAID
-    assert invoice.payments.get().status == PaymentStatus.SUCCEEDED
+    assert invoice.payments.get() == outcome.charge
+    assert outcome.charge.status == PaymentStatus.SUCCEEDED
+    assert outcome.credit_payment is None
 
 
 def test_issue_and_charge_applies_credit_first_and_charges_the_rest(manager):
@@ -407,10 +410,12 @@ def test_issue_and_charge_applies_credit_first_and_charges_the_rest(manager):
     card(customer, manager)
     services.balance_adjust(customer=customer, amount=usd("30.00"), actor=manager, reason="gift")
 
-    invoice = services.invoice_issue_and_charge(invoice=_draft(customer, manager), actor=manager)
+    outcome = services.invoice_issue_and_charge(invoice=_draft(customer, manager), actor=manager)
 
+    invoice = outcome.invoice
     charge = invoice.payments.get(method="saved_method")
-    assert charge.amount == usd("50.00")
+    assert outcome.charge == charge and charge.amount == usd("50.00")
+    assert outcome.credit_payment.amount == usd("30.00")
     assert invoice.status == InvoiceStatus.PAID
     assert customer_credit(customer=customer, currency="USD") == usd("0.00")
 
@@ -419,10 +424,11 @@ def test_issue_and_charge_with_a_declined_card_leaves_an_open_invoice_and_a_fail
     customer = CustomerFactory()
     card(customer, manager, "sandbox_declined")
 
-    invoice = services.invoice_issue_and_charge(invoice=_draft(customer, manager), actor=manager)
+    outcome = services.invoice_issue_and_charge(invoice=_draft(customer, manager), actor=manager)
 
-    assert invoice.status == InvoiceStatus.OPEN
-    assert invoice.payments.get().status == PaymentStatus.FAILED
+    assert outcome.invoice.status == InvoiceStatus.OPEN
+    assert outcome.invoice.payments.get() == outcome.charge
+    assert outcome.charge.status == PaymentStatus.FAILED
 
 
 def test_issue_and_charge_without_a_saved_method_writes_nothing(manager):
@@ -550,7 +556,7 @@ def test_credit_note_refund_of_a_card_payment_goes_back_through_the_gateway(mana
     invoice, _ = charged_invoice(manager)
     payment = services.payment_charge(invoice=invoice, actor=manager)
 
-    note = services.credit_note_issue(
+    issued = services.credit_note_issue(
         invoice=invoice,
         actor=manager,
         reason="goodwill",
@@ -558,8 +564,9 @@ def test_credit_note_refund_of_a_card_payment_goes_back_through_the_gateway(mana
         refund_payment=payment,
     )
 
-    refund = Refund.objects.get(credit_note=note)
+    refund = Refund.objects.get(credit_note=issued.credit_note)
     assert refund.destination == "original_method" and refund.status == RefundStatus.SUCCEEDED
+    assert issued.refund == refund and issued.refund.status == RefundStatus.SUCCEEDED
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAID
     assert (invoice.amount_credited, invoice.amount_paid) == (usd("30.00"), usd("70.00"))
@@ -570,7 +577,7 @@ def test_a_refused_credit_note_refund_is_undone_on_the_invoice(manager):
     invoice, _ = charged_invoice(manager, "sandbox_refund_fails")
     payment = services.payment_charge(invoice=invoice, actor=manager)
 
-    note = services.credit_note_issue(
+    issued = services.credit_note_issue(
         invoice=invoice,
         actor=manager,
         reason="goodwill",
@@ -578,8 +585,9 @@ def test_a_refused_credit_note_refund_is_undone_on_the_invoice(manager):
         refund_payment=payment,
     )
 
-    refund = Refund.objects.get(credit_note=note)
+    refund = Refund.objects.get(credit_note=issued.credit_note)
     assert refund.status == RefundStatus.FAILED
+    assert issued.refund.status == RefundStatus.FAILED, "the result says how the refund ended"
     invoice.refresh_from_db()
     payment.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAID

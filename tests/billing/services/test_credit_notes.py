@@ -19,7 +19,9 @@ def usd(amount):
 
 
 def note(invoice, actor, reason="goodwill", **parts):
-    return services.credit_note_issue(invoice=invoice, actor=actor, reason=reason, **parts)
+    return services.credit_note_issue(
+        invoice=invoice, actor=actor, reason=reason, **parts
+    ).credit_note
 
 
 @pytest.fixture

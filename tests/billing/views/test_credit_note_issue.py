@@ -2,14 +2,13 @@
 
 import json
 import re
-from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
 from moneyed import Money
 
 from billing import selectors, services
-from billing.models import CreditNote, Refund
+from billing.models import CreditNote, Invoice, Payment, Refund
 from tests.billing.views.conftest import htmx
 from tests.factories import CustomerFactory
 from tests.helpers import issued_invoice, pay, record_counts
@@ -235,7 +234,10 @@ def test_the_preview_shows_each_currency_with_its_own_decimals(
 
 
 def test_credit_note_after_adds_up_the_parts(customer):
-    usd = SimpleNamespace(
+    # Unsaved records: the preview reads only what it is given.
+    usd = Invoice(
+        currency="USD",
+        status="partially_paid",
         total=Money("100.00", "USD"),
         amount_credited=Money("10.00", "USD"),
         amount_paid=Money("50.00", "USD"),
@@ -260,14 +262,23 @@ def test_credit_note_after_adds_up_the_parts(customer):
 
 
 def test_credit_note_after_sends_a_refund_of_credit_back_to_credit_and_names_what_exceeds():
-    kwd = SimpleNamespace(
+    kwd = Invoice(
+        currency="KWD",
+        status="partially_paid",
         total=Money("10.000", "KWD"),
         amount_credited=Money("0.000", "KWD"),
         amount_paid=Money("4.000", "KWD"),
         amount_due=Money("6.000", "KWD"),
         amount_pending=Money("1.000", "KWD"),
     )
-    from_credit = SimpleNamespace(method="customer_credit", refundable=Money("4.000", "KWD"))
+    from_credit = Payment(
+        currency="KWD",
+        status="succeeded",
+        method="customer_credit",
+        amount=Money("4.000", "KWD"),
+        amount_refunded=Money("0.000", "KWD"),
+        amount_to_credit=Money("0.000", "KWD"),
+    )
     after = selectors.credit_note_after(
         invoice=kwd,
         credit=Money("0.500", "KWD"),

@@ -45,7 +45,7 @@ def note(invoice, actor, amount, reason="goodwill"):
         actor=actor,
         reason=reason,
         reduce_due=Money(amount, invoice.currency),
-    )
+    ).credit_note
 
 
 @pytest.fixture
@@ -189,7 +189,7 @@ def test_credit_notes_export_amounts_exactly_at_the_currency_minor_unit(
         reason="duplicate",
         reduce_due=Money("75.125", "KWD"),
         to_credit=Money("300.000", "KWD"),
-    )
+    ).credit_note
     exported = {row["number"]: row for row in rows(staff_client, CREDIT_NOTES)}
     assert exported[yen.number] == {
         "credit_note_id": str(yen.pk),

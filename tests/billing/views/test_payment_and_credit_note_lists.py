@@ -130,7 +130,7 @@ def test_credit_notes_list_filters_by_customer_date_and_search(staff_client, man
         actor=manager,
         reason="goodwill",
         reduce_due=Money("3.00", "USD"),
-    )
+    ).credit_note
     services.credit_note_issue(
         invoice=issued_invoice(CustomerFactory(name="Globex"), manager, "100.00"),
         actor=manager,
