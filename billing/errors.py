@@ -1,4 +1,5 @@
-"""The one set of error codes shared by services, forms, commands and the API.
+"""The one set of error codes shared by services, forms and commands
+(docs/design.md, "Errors").
 
 A service that refuses raises ``BillingError(code, message)`` and writes
 nothing (its durable transaction rolls back). ``message`` is a sentence a billing

@@ -1,7 +1,7 @@
 """Recompute billing's running totals from the records and report disagreements.
 
-``find_disagreements()`` runs one set-based SQL query per invariant (DESIGN.md,
-"The invoice identity") and returns one human-readable line per record that
+``find_disagreements()`` runs one set-based SQL query per invariant
+(docs/design.md, "The invoice identity") and returns one human-readable line per record that
 disagrees; an empty list means everything agrees. ``manage.py check_billing``
 prints them.
 

@@ -8,7 +8,6 @@ CLF alike. An input with more decimals than its currency's minor unit is refused
 rounded, half away from zero, once, where they are computed.
 """
 
-from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from djmoney.models.fields import MoneyField
@@ -120,15 +119,6 @@ def zero(currency):
 def normalize(money):
     """The same amount at its currency's minor unit (storage keeps four decimals)."""
     return Money(money.amount.quantize(quantum(money.currency.code)), money.currency.code)
-
-
-def sum_by_currency(amounts):
-    """Add Money values per currency: {"USD": Money(...), ...}. Never mixes them."""
-    totals = defaultdict(lambda: None)
-    for amount in amounts:
-        code = amount.currency.code
-        totals[code] = amount if totals[code] is None else totals[code] + amount
-    return dict(totals)
 
 
 def format_money(money):

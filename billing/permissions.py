@@ -1,4 +1,4 @@
-"""Who may do what (DESIGN.md, People).
+"""Who may do what (docs/design.md, "Permissions").
 
 Services call ``require(actor, PERMISSION)`` first, so no page, admin action,
 command or API can forget the check. The two ready-made groups are kept in step

@@ -1,4 +1,4 @@
-"""Every operation that writes billing records (DESIGN.md, "the service API").
+"""Every operation that writes billing records (docs/design.md, "Operations").
 
 Each public function takes keyword arguments only, checks the actor's
 permission, runs in one durable transaction, locks rows in the order of

@@ -9,7 +9,8 @@ and the query count is the same for ten rows or a million.
 Amounts are plain decimals at their currency's minor unit ("48000" JPY,
 "375.125" KWD, "12.50" USD) with the currency in a column of its own: never a
 float, never grouped digits, so a spreadsheet or an accounting import reads
-them exactly. Codes (status, method, reason) are the stable ones of the API.
+them exactly. Codes (status, method, reason) are the models' stable values,
+not their labels.
 Every cell that starts like a formula is defused (``safe_cell``).
 """
 
