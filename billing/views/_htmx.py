@@ -231,7 +231,7 @@ def staff_required(view):
     return wrapper
 
 
-def permission_required(permission):
+def permission_or_403(permission):
     """For action views, under ``@staff_required``: 403 (naming the missing
     permission) unless the user holds ``permission``. The service checks it
     again; this answers before any form is shown or parsed."""

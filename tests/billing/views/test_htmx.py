@@ -226,8 +226,8 @@ def test_action_done_redirects_a_plain_post_with_a_message(clerk):
     assert [str(m) for m in get_messages(request)] == ["Payment recorded."]
 
 
-def test_permission_required_answers_403_naming_the_missing_permission(clerk, manager):
-    @_htmx.permission_required(permissions.REFUND)
+def test_permission_or_403_answers_403_naming_the_missing_permission(clerk, manager):
+    @_htmx.permission_or_403(permissions.REFUND)
     def refund(request):
         return HttpResponse("refunded")
 
