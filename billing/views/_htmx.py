@@ -39,13 +39,6 @@ CLOSE_MODAL = "closeModal"
 SHOW_MESSAGE = "showMessage"
 
 
-def billing_perms(user):
-    """{codename: bool} for every billing permission, for templates to choose
-    which buttons to show (``{% if perms_billing.refund_payment %}``). The
-    services check again; this only keeps people from offers they cannot take."""
-    return {codename: permissions.has(user, codename) for codename in permissions.LABELS}
-
-
 def wants_partial(request, partials):
     """The partial an htmx request asks for, or None for the whole page."""
     htmx = getattr(request, "htmx", None)
@@ -97,8 +90,6 @@ def render_list(request, template, context, *, form, rows, partial):
 
 def _render(request, template, partial, context, status=200):
     name = f"{template}#{partial}" if partial else template
-    context = dict(context or {})
-    context.setdefault("perms_billing", billing_perms(request.user))
     response = TemplateResponse(request, name, context, status=status)
     patch_vary_headers(response, VARY)
     return response

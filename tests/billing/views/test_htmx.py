@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django import forms
+from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.db import SessionStore
@@ -28,6 +29,11 @@ MODAL = """{% extends "base.html" %}{% block content %}
 {{ form.amount.errors }}{{ form.non_field_errors }}</form>{% endpartialdef %}
 </dialog>{% endpartialdef %}
 {% endblock %}"""
+# Two of the billing permissions, as a template asks for them.
+TOY_PERMS = (permissions.RECORD, permissions.REFUND)
+PERMS = "".join(
+    f"{{% if perms.billing.{codename} %}}{codename} {{% endif %}}" for codename in TOY_PERMS
+)
 PAGE = """{% extends "base.html" %}{% block content %}<h1>Whole page</h1>
 {% partialdef region inline %}<section id="region">{{ value }}</section>{% endpartialdef %}
 {% endblock %}"""
@@ -45,7 +51,7 @@ TEMPLATES_WITH_TOYS = [
             "loaders": [
                 (
                     "django.template.loaders.locmem.Loader",
-                    {"toy/modal.html": MODAL, "toy/page.html": PAGE},
+                    {"toy/modal.html": MODAL, "toy/page.html": PAGE, "toy/perms.html": PERMS},
                 ),
                 "django.template.loaders.filesystem.Loader",
                 "django.template.loaders.app_directories.Loader",
@@ -120,13 +126,17 @@ def test_render_page_pushes_the_canonical_url_only_with_a_region(clerk):
     assert "HX-Push-Url" not in response
 
 
-def test_templates_are_told_which_billing_permissions_the_user_holds(clerk, manager):
-    clerk_perms = _htmx.billing_perms(clerk)
-    assert clerk_perms[permissions.RECORD] is True
-    assert clerk_perms[permissions.REFUND] is False
-    assert all(_htmx.billing_perms(manager).values())
-    response = _htmx.render_page(make_request(clerk), "toy/page.html")
-    assert response.context_data["perms_billing"] == clerk_perms
+def test_templates_ask_djangos_perms_which_agrees_with_permissions_has(clerk, manager):
+    manager.is_active = False
+    gone = get_user_model().objects.create_superuser("gone", password="pw", is_active=False)
+    shown = {
+        user: rendered(_htmx.render_page(make_request(user), "toy/perms.html")).split()
+        for user in (clerk, manager, gone)
+    }
+    assert shown[clerk] == [permissions.RECORD]
+    assert shown[manager] == shown[gone] == []
+    for user, codenames in shown.items():
+        assert codenames == [c for c in TOY_PERMS if permissions.has(user, c)]
 
 
 def test_render_modal_gives_htmx_the_dialog_and_a_browser_the_page(clerk):
