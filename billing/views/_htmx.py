@@ -13,7 +13,6 @@ JavaScript. ``modal_action`` strings these together for the usual action: show
 the modal, validate, call one service, answer.
 """
 
-import json
 from functools import wraps
 
 from django.contrib import messages
@@ -22,7 +21,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.cache import patch_vary_headers
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.http import push_url as set_push_url
 
 from billing import permissions, selectors
 from billing.errors import BillingError
@@ -58,7 +58,7 @@ def render_page(request, template, context=None, *, partials=(), push_url=None):
     partial = wants_partial(request, partials)
     response = _render(request, template, partial, context)
     if partial and push_url:
-        response["HX-Push-Url"] = push_url
+        set_push_url(response, push_url)
     return response
 
 
@@ -177,14 +177,15 @@ def action_done(request, *, message, redirect_to, events=(INVOICE_CHANGED,), lev
     ``level`` is "warning" (or "info") when the action was made but did not
     end as hoped: an invoice issued whose charge was declined is still issued."""
     if getattr(request, "htmx", None):
-        triggers = {name: {} for name in events}
-        triggers[SHOW_MESSAGE] = {"text": str(message), "level": level}
+        response = HttpResponse(status=204)
+        # trigger_client_event adds each event to the one HX-Trigger object, in
+        # order; htmx fires them in that order.
+        for name in events:
+            trigger_client_event(response, name)
+        trigger_client_event(response, SHOW_MESSAGE, {"text": str(message), "level": level})
         # Last, so the form that sent the request is still in the page while the
         # other events bubble from it to <body>.
-        triggers[CLOSE_MODAL] = {}
-        response = HttpResponse(status=204)
-        response["HX-Trigger"] = json.dumps(triggers)
-        return response
+        return trigger_client_event(response, CLOSE_MODAL)
     messages.add_message(request, MESSAGE_LEVELS[level], message)
     return redirect(redirect_to)
 

@@ -1,11 +1,11 @@
 """Payments: the list, and the payment actions of the invoice page (record,
 charge, void, retry; refunds are in views/refunds.py)."""
 
-import json
 import uuid
 
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import trigger_client_event
 
 from billing import permissions, selectors, services
 from billing.errors import ErrorCode
@@ -83,9 +83,7 @@ def gateway_refused(request, template, context, message):
     form.data["idempotency_key"] = str(uuid.uuid4())
     form.add_error(None, message)
     context["error_code"] = ErrorCode.PAYMENT_DECLINED
-    response = form_invalid(request, template, context)
-    response["HX-Trigger"] = json.dumps({INVOICE_CHANGED: {}})
-    return response
+    return trigger_client_event(form_invalid(request, template, context), INVOICE_CHANGED)
 
 
 def charge_outcome(request, payment, template, context):
