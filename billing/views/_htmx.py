@@ -95,29 +95,48 @@ def _render(request, template, partial, context, status=200):
     return response
 
 
+# A modal, billing/modals/<action>.html, extends the modal shell
+# billing/modals/base.html, which extends base.html: a page of its own. For htmx
+# the shell extends instead one of these bare parents, which render only the
+# dialog or only its form (docs/frontend.md, "Modals"). Not partials: Django
+# finds "<action>.html#name" only among the partials <action>.html defines
+# itself, and a partial rendered alone leaves the blocks in it unfilled.
+MODAL_PARTS = {
+    "modal-dialog": "billing/modals/parts/modal-dialog.html",
+    "modal-form": "billing/modals/parts/modal-form.html",
+}
+
+
+def _render_modal(request, template, part, context, status=200):
+    context = dict(context or {})
+    if part:
+        context["modal_parent"] = MODAL_PARTS[part]
+    return _render(request, template, None, context, status)
+
+
 def render_modal(request, template, context=None):
-    """GET of an action: for htmx (a button aimed at ``#modal``) the
-    ``modal-dialog`` partial, which app.js opens with showModal(); without
-    JavaScript the same template as a page of its own, dialog shown open."""
+    """GET of an action: for htmx (a button aimed at ``#modal``) only the
+    dialog, which app.js opens with showModal(); without JavaScript the same
+    template as a page of its own, dialog shown open."""
     htmx = getattr(request, "htmx", None)
-    partial = "modal-dialog" if htmx and htmx.target == "modal" else None
-    return _render(request, template, partial, context)
+    part = "modal-dialog" if htmx and htmx.target == "modal" else None
+    return _render_modal(request, template, part, context)
 
 
 def form_invalid(request, template, context=None):
     """An action's form again, with its errors, status 422: for htmx only the
-    ``modal-form`` partial (the form replaces itself in the open dialog; the
-    htmx-config meta tag in base.html lets htmx swap a 422), otherwise the page."""
+    form (it replaces itself in the open dialog; the htmx-config meta tag in
+    base.html lets htmx swap a 422), otherwise the page."""
     return render_form(request, template, context, status=422)
 
 
 def render_form(request, template, context=None, *, status=200):
     """An action's form re-rendered without acting: "Add line", "Preview".
-    Like ``form_invalid`` (the ``modal-form`` partial for htmx aimed at the
-    form, the page otherwise) but 200: nothing was refused."""
+    Like ``form_invalid`` (only the form for htmx aimed at ``#modal-form``, the
+    page otherwise) but 200: nothing was refused."""
     htmx = getattr(request, "htmx", None)
-    partial = "modal-form" if htmx and htmx.target == "modal-form" else None
-    return _render(request, template, partial, context, status=status)
+    part = "modal-form" if htmx and htmx.target == "modal-form" else None
+    return _render_modal(request, template, part, context, status)
 
 
 def form_data(request):

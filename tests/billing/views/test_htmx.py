@@ -19,16 +19,10 @@ from tests.billing.views.conftest import htmx
 
 pytestmark = pytest.mark.django_db
 
-# A modal shaped as docs/frontend.md says: the page, the dialog partial and,
-# inside it, the form partial, each named like its root element's id.
-MODAL = """{% extends "base.html" %}{% block content %}
-{% partialdef modal-dialog inline %}<dialog id="modal-dialog" class="modal"\
-{% if not request.htmx %} open{% endif %}>
-<h2>Toy</h2>
-{% partialdef modal-form inline %}<form id="modal-form" method="post">\
-{{ form.amount.errors }}{{ form.non_field_errors }}</form>{% endpartialdef %}
-</dialog>{% endpartialdef %}
-{% endblock %}"""
+# A modal as docs/frontend.md says: it extends the modal shell and fills its blocks.
+MODAL = """{% extends "billing/modals/base.html" %}{% block modal_title %}Toy{% endblock %}
+{% block modal_fields %}{{ form.amount.errors }}{% endblock %}"""
+DIALOG = '<dialog id="modal-dialog" class="modal" aria-labelledby="modal-title"'
 # Two of the billing permissions, as a template asks for them.
 TOY_PERMS = (permissions.RECORD, permissions.REFUND)
 PERMS = "".join(
@@ -142,12 +136,13 @@ def test_templates_ask_djangos_perms_which_agrees_with_permissions_has(clerk, ma
 def test_render_modal_gives_htmx_the_dialog_and_a_browser_the_page(clerk):
     request = make_request(clerk, headers=htmx("modal"))
     content = rendered(_htmx.render_modal(request, "toy/modal.html", {"form": ToyForm()}))
-    assert content.startswith('<dialog id="modal-dialog" class="modal">')
-    assert "<html" not in content
+    assert content.startswith(f"{DIALOG}>")
+    assert "<html" not in content and '<h2 id="modal-title">Toy</h2>' in content
     content = rendered(
         _htmx.render_modal(make_request(clerk), "toy/modal.html", {"form": ToyForm()})
     )
-    assert "<html" in content and '<dialog id="modal-dialog" class="modal" open>' in content
+    assert "<html" in content
+    assert f"{DIALOG} open>" in content
 
 
 def test_form_invalid_answers_422_with_only_the_form_for_htmx(clerk):
@@ -157,7 +152,8 @@ def test_form_invalid_answers_422_with_only_the_form_for_htmx(clerk):
     response = _htmx.form_invalid(request, "toy/modal.html", {"form": form})
     assert response.status_code == 422
     content = rendered(response)
-    assert content.startswith('<form id="modal-form"') and "This field is required." in content
+    assert content.startswith('<form id="modal-form" method="post" action="/toy/"')
+    assert "This field is required." in content and "<dialog" not in content
     response = _htmx.form_invalid(make_request(clerk, "post"), "toy/modal.html", {"form": form})
     assert response.status_code == 422
     assert "<html" in rendered(response)
