@@ -13,7 +13,6 @@ JavaScript. ``modal_action`` strings these together for the usual action: show
 the modal, validate, call one service, answer.
 """
 
-import json
 from functools import wraps
 
 from django.contrib import messages
@@ -22,7 +21,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.cache import patch_vary_headers
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.http import push_url as set_push_url
 
 from billing import permissions, selectors
 from billing.errors import BillingError
@@ -37,13 +37,6 @@ INVOICE_CHANGED = "invoice-changed"
 CUSTOMER_CHANGED = "customer-changed"
 CLOSE_MODAL = "closeModal"
 SHOW_MESSAGE = "showMessage"
-
-
-def billing_perms(user):
-    """{codename: bool} for every billing permission, for templates to choose
-    which buttons to show (``{% if perms_billing.refund_payment %}``). The
-    services check again; this only keeps people from offers they cannot take."""
-    return {codename: permissions.has(user, codename) for codename in permissions.LABELS}
 
 
 def wants_partial(request, partials):
@@ -65,7 +58,7 @@ def render_page(request, template, context=None, *, partials=(), push_url=None):
     partial = wants_partial(request, partials)
     response = _render(request, template, partial, context)
     if partial and push_url:
-        response["HX-Push-Url"] = push_url
+        set_push_url(response, push_url)
     return response
 
 
@@ -97,36 +90,53 @@ def render_list(request, template, context, *, form, rows, partial):
 
 def _render(request, template, partial, context, status=200):
     name = f"{template}#{partial}" if partial else template
-    context = dict(context or {})
-    context.setdefault("perms_billing", billing_perms(request.user))
     response = TemplateResponse(request, name, context, status=status)
     patch_vary_headers(response, VARY)
     return response
 
 
+# A modal, billing/modals/<action>.html, extends the modal shell
+# billing/modals/base.html, which extends base.html: a page of its own. For htmx
+# the shell extends instead one of these bare parents, which render only the
+# dialog or only its form (docs/frontend.md, "Modals"). Not partials: Django
+# finds "<action>.html#name" only among the partials <action>.html defines
+# itself, and a partial rendered alone leaves the blocks in it unfilled.
+MODAL_PARTS = {
+    "modal-dialog": "billing/modals/parts/modal-dialog.html",
+    "modal-form": "billing/modals/parts/modal-form.html",
+}
+
+
+def _render_modal(request, template, part, context, status=200):
+    context = dict(context or {})
+    if part:
+        context["modal_parent"] = MODAL_PARTS[part]
+    return _render(request, template, None, context, status)
+
+
 def render_modal(request, template, context=None):
-    """GET of an action: for htmx (a button aimed at ``#modal``) the
-    ``modal-dialog`` partial, which app.js opens with showModal(); without
-    JavaScript the same template as a page of its own, dialog shown open."""
+    """GET of an action: for htmx (a button aimed at ``#modal``) only the
+    dialog, which app.js opens with showModal(); without JavaScript the same
+    template as a page of its own, dialog shown open."""
     htmx = getattr(request, "htmx", None)
-    partial = "modal-dialog" if htmx and htmx.target == "modal" else None
-    return _render(request, template, partial, context)
+    part = "modal-dialog" if htmx and htmx.target == "modal" else None
+    return _render_modal(request, template, part, context)
 
 
 def form_invalid(request, template, context=None):
     """An action's form again, with its errors, status 422: for htmx only the
-    ``modal-form`` partial (the form replaces itself in the open dialog; the
-    htmx-config meta tag in base.html lets htmx swap a 422), otherwise the page."""
+    form (it replaces itself in the open dialog; the htmx-config meta tag in
+    base.html lets htmx swap a 422), otherwise the page."""
     return render_form(request, template, context, status=422)
 
 
 def render_form(request, template, context=None, *, status=200):
     """An action's form re-rendered without acting: "Add line", "Preview".
-    Like ``form_invalid`` (the ``modal-form`` partial for htmx aimed at the
-    form, the page otherwise) but 200: nothing was refused."""
+    Like ``form_invalid`` (only the form for htmx aimed at ``#modal-form``, the
+    page otherwise) but 200: nothing was refused."""
     htmx = getattr(request, "htmx", None)
-    partial = "modal-form" if htmx and htmx.target == "modal-form" else None
-    return _render(request, template, partial, context, status=status)
+    part = "modal-form" if htmx and htmx.target == "modal-form" else None
+    return _render_modal(request, template, part, context, status)
 
 
 def form_data(request):
@@ -186,14 +196,15 @@ def action_done(request, *, message, redirect_to, events=(INVOICE_CHANGED,), lev
     ``level`` is "warning" (or "info") when the action was made but did not
     end as hoped: an invoice issued whose charge was declined is still issued."""
     if getattr(request, "htmx", None):
-        triggers = {name: {} for name in events}
-        triggers[SHOW_MESSAGE] = {"text": str(message), "level": level}
+        response = HttpResponse(status=204)
+        # trigger_client_event adds each event to the one HX-Trigger object, in
+        # order; htmx fires them in that order.
+        for name in events:
+            trigger_client_event(response, name)
+        trigger_client_event(response, SHOW_MESSAGE, {"text": str(message), "level": level})
         # Last, so the form that sent the request is still in the page while the
         # other events bubble from it to <body>.
-        triggers[CLOSE_MODAL] = {}
-        response = HttpResponse(status=204)
-        response["HX-Trigger"] = json.dumps(triggers)
-        return response
+        return trigger_client_event(response, CLOSE_MODAL)
     messages.add_message(request, MESSAGE_LEVELS[level], message)
     return redirect(redirect_to)
 
@@ -231,7 +242,7 @@ def staff_required(view):
     return wrapper
 
 
-def permission_required(permission):
+def permission_or_403(permission):
     """For action views, under ``@staff_required``: 403 (naming the missing
     permission) unless the user holds ``permission``. The service checks it
     again; this answers before any form is shown or parsed."""

@@ -20,7 +20,7 @@ from billing.views._htmx import (
     action_done,
     form_data,
     modal_action,
-    permission_required,
+    permission_or_403,
     staff_required,
 )
 
@@ -38,7 +38,7 @@ def _currency(code):
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-@permission_required(permissions.ADJUST_BALANCE)
+@permission_or_403(permissions.ADJUST_BALANCE)
 def balance_adjust(request, pk):
     """Correct a customer's credit by a signed amount: the modal and its post."""
     customer = get_object_or_404(Customer, pk=pk)
@@ -73,7 +73,7 @@ def balance_adjust(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-@permission_required(permissions.ADJUST_BALANCE)
+@permission_or_403(permissions.ADJUST_BALANCE)
 def balance_pay_out(request, pk, currency):
     """Record credit paid back outside the system: the modal and its post."""
     customer = get_object_or_404(Customer, pk=pk)
@@ -102,7 +102,7 @@ def balance_pay_out(request, pk, currency):
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-@permission_required(permissions.RECORD)
+@permission_or_403(permissions.RECORD)
 def customer_credit_apply(request, pk, currency):
     """Pay one of the customer's invoices from their credit in ``currency``."""
     customer = get_object_or_404(Customer, pk=pk)

@@ -11,7 +11,7 @@ from billing.views._htmx import (
     action_done,
     form_invalid,
     modal_action,
-    permission_required,
+    permission_or_403,
     render_form,
     render_list,
     render_page,
@@ -47,7 +47,7 @@ PREVIEW_REGION = "credit-note-preview"
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-@permission_required(permissions.ISSUE_CREDIT_NOTE)
+@permission_or_403(permissions.ISSUE_CREDIT_NOTE)
 def credit_note_issue(request, pk):
     """Credit an issued invoice: reduce what is due, refund a payment, move paid
     money to the customer's credit. "Preview" shows the invoice after it (and

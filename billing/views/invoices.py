@@ -29,7 +29,7 @@ from billing.views._htmx import (
     form_data,
     form_invalid,
     modal_action,
-    permission_required,
+    permission_or_403,
     render_form,
     render_list,
     render_modal,
@@ -123,7 +123,7 @@ def _draft_form(request, template_context, header, formset):
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-@permission_required(permissions.MANAGE_INVOICES)
+@permission_or_403(permissions.MANAGE_INVOICES)
 def invoice_create(request):
     """A new draft: customer, currency, due date and lines; then its page."""
     customer = None
@@ -162,7 +162,7 @@ def invoice_create(request):
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-@permission_required(permissions.MANAGE_INVOICES)
+@permission_or_403(permissions.MANAGE_INVOICES)
 def invoice_edit(request, pk):
     """A draft's lines and due date (invoice_update_lines)."""
     invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
@@ -225,7 +225,7 @@ def _credit_events(invoice):
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-@permission_required(permissions.MANAGE_INVOICES)
+@permission_or_403(permissions.MANAGE_INVOICES)
 def invoice_issue(request, pk):
     """Issue a draft: its number, and the customer's credit applied unless unticked."""
     invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
@@ -271,8 +271,8 @@ def _charge_outcome(outcome):
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-@permission_required(permissions.MANAGE_INVOICES)
-@permission_required(permissions.CHARGE)
+@permission_or_403(permissions.MANAGE_INVOICES)
+@permission_or_403(permissions.CHARGE)
 def invoice_issue_and_charge(request, pk):
     """Issue a draft (credit applied first) and charge the default saved method
     for the rest."""
@@ -306,7 +306,7 @@ def invoice_issue_and_charge(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-@permission_required(permissions.VOID_INVOICE)
+@permission_or_403(permissions.VOID_INVOICE)
 def invoice_void(request, pk):
     """Cancel an open invoice nothing was paid or credited on; its number stays."""
     invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
@@ -326,7 +326,7 @@ def invoice_void(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-@permission_required(permissions.RECORD)
+@permission_or_403(permissions.RECORD)
 def credit_apply(request, pk):
     """Pay an invoice from the customer's credit in its currency."""
     invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)

@@ -1,11 +1,11 @@
 """Payments: the list, and the payment actions of the invoice page (record,
 charge, void, retry; refunds are in views/refunds.py)."""
 
-import json
 import uuid
 
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import trigger_client_event
 
 from billing import permissions, selectors, services
 from billing.errors import ErrorCode
@@ -26,7 +26,7 @@ from billing.views._htmx import (
     form_data,
     form_invalid,
     modal_action,
-    permission_required,
+    permission_or_403,
     render_list,
     render_page,
     staff_required,
@@ -83,9 +83,7 @@ def gateway_refused(request, template, context, message):
     form.data["idempotency_key"] = str(uuid.uuid4())
     form.add_error(None, message)
     context["error_code"] = ErrorCode.PAYMENT_DECLINED
-    response = form_invalid(request, template, context)
-    response["HX-Trigger"] = json.dumps({INVOICE_CHANGED: {}})
-    return response
+    return trigger_client_event(form_invalid(request, template, context), INVOICE_CHANGED)
 
 
 def charge_outcome(request, payment, template, context):
@@ -113,7 +111,7 @@ def charge_outcome(request, payment, template, context):
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-@permission_required(permissions.RECORD)
+@permission_or_403(permissions.RECORD)
 def payment_record(request, pk):
     """Record money that arrived outside the system: the modal and its post."""
     invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
@@ -159,7 +157,7 @@ def payment_record(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-@permission_required(permissions.CHARGE)
+@permission_or_403(permissions.CHARGE)
 def payment_charge(request, pk):
     """Charge one of the customer's saved methods. A decline keeps the modal open
     with the gateway's reason (422); no answer from the gateway is a warning."""
@@ -183,7 +181,7 @@ def payment_charge(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-@permission_required(permissions.VOID_PAYMENT)
+@permission_or_403(permissions.VOID_PAYMENT)
 def payment_void(request, pk):
     """Void an external payment recorded by mistake; its amount is due again."""
     payment = get_payment(pk)
@@ -205,7 +203,7 @@ def payment_void(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-@permission_required(permissions.CHARGE)
+@permission_or_403(permissions.CHARGE)
 def payment_retry(request, pk):
     """Charge a failed charge's saved method again (a new attempt, a new payment)."""
     payment = get_payment(pk)

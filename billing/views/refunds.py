@@ -13,7 +13,7 @@ from billing.views._htmx import (
     action_done,
     form_data,
     modal_action,
-    permission_required,
+    permission_or_403,
     staff_required,
 )
 from billing.views.payments import gateway_refused, get_payment
@@ -38,7 +38,7 @@ def _memo(payment, data):
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-@permission_required(permissions.REFUND)
+@permission_or_403(permissions.REFUND)
 def payment_refund(request, pk):
     """Give back part or all of a payment: a refund alone (the customer owes it
     again), or with a credit note (the invoice stays paid)."""

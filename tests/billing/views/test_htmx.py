@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django import forms
+from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.db import SessionStore
@@ -18,16 +19,15 @@ from tests.billing.views.conftest import htmx
 
 pytestmark = pytest.mark.django_db
 
-# A modal shaped as docs/frontend.md says: the page, the dialog partial and,
-# inside it, the form partial, each named like its root element's id.
-MODAL = """{% extends "base.html" %}{% block content %}
-{% partialdef modal-dialog inline %}<dialog id="modal-dialog" class="modal"\
-{% if not request.htmx %} open{% endif %}>
-<h2>Toy</h2>
-{% partialdef modal-form inline %}<form id="modal-form" method="post">\
-{{ form.amount.errors }}{{ form.non_field_errors }}</form>{% endpartialdef %}
-</dialog>{% endpartialdef %}
-{% endblock %}"""
+# A modal as docs/frontend.md says: it extends the modal shell and fills its blocks.
+MODAL = """{% extends "billing/modals/base.html" %}{% block modal_title %}Toy{% endblock %}
+{% block modal_fields %}{{ form.amount.errors }}{% endblock %}"""
+DIALOG = '<dialog id="modal-dialog" class="modal" aria-labelledby="modal-title"'
+# Two of the billing permissions, as a template asks for them.
+TOY_PERMS = (permissions.RECORD, permissions.REFUND)
+PERMS = "".join(
+    f"{{% if perms.billing.{codename} %}}{codename} {{% endif %}}" for codename in TOY_PERMS
+)
 PAGE = """{% extends "base.html" %}{% block content %}<h1>Whole page</h1>
 {% partialdef region inline %}<section id="region">{{ value }}</section>{% endpartialdef %}
 {% endblock %}"""
@@ -45,7 +45,7 @@ TEMPLATES_WITH_TOYS = [
             "loaders": [
                 (
                     "django.template.loaders.locmem.Loader",
-                    {"toy/modal.html": MODAL, "toy/page.html": PAGE},
+                    {"toy/modal.html": MODAL, "toy/page.html": PAGE, "toy/perms.html": PERMS},
                 ),
                 "django.template.loaders.filesystem.Loader",
                 "django.template.loaders.app_directories.Loader",
@@ -120,24 +120,29 @@ def test_render_page_pushes_the_canonical_url_only_with_a_region(clerk):
     assert "HX-Push-Url" not in response
 
 
-def test_templates_are_told_which_billing_permissions_the_user_holds(clerk, manager):
-    clerk_perms = _htmx.billing_perms(clerk)
-    assert clerk_perms[permissions.RECORD] is True
-    assert clerk_perms[permissions.REFUND] is False
-    assert all(_htmx.billing_perms(manager).values())
-    response = _htmx.render_page(make_request(clerk), "toy/page.html")
-    assert response.context_data["perms_billing"] == clerk_perms
+def test_templates_ask_djangos_perms_which_agrees_with_permissions_has(clerk, manager):
+    manager.is_active = False
+    gone = get_user_model().objects.create_superuser("gone", password="pw", is_active=False)
+    shown = {
+        user: rendered(_htmx.render_page(make_request(user), "toy/perms.html")).split()
+        for user in (clerk, manager, gone)
+    }
+    assert shown[clerk] == [permissions.RECORD]
+    assert shown[manager] == shown[gone] == []
+    for user, codenames in shown.items():
+        assert codenames == [c for c in TOY_PERMS if permissions.has(user, c)]
 
 
 def test_render_modal_gives_htmx_the_dialog_and_a_browser_the_page(clerk):
     request = make_request(clerk, headers=htmx("modal"))
     content = rendered(_htmx.render_modal(request, "toy/modal.html", {"form": ToyForm()}))
-    assert content.startswith('<dialog id="modal-dialog" class="modal">')
-    assert "<html" not in content
+    assert content.startswith(f"{DIALOG}>")
+    assert "<html" not in content and '<h2 id="modal-title">Toy</h2>' in content
     content = rendered(
         _htmx.render_modal(make_request(clerk), "toy/modal.html", {"form": ToyForm()})
     )
-    assert "<html" in content and '<dialog id="modal-dialog" class="modal" open>' in content
+    assert "<html" in content
+    assert f"{DIALOG} open>" in content
 
 
 def test_form_invalid_answers_422_with_only_the_form_for_htmx(clerk):
@@ -147,7 +152,8 @@ def test_form_invalid_answers_422_with_only_the_form_for_htmx(clerk):
     response = _htmx.form_invalid(request, "toy/modal.html", {"form": form})
     assert response.status_code == 422
     content = rendered(response)
-    assert content.startswith('<form id="modal-form"') and "This field is required." in content
+    assert content.startswith('<form id="modal-form" method="post" action="/toy/"')
+    assert "This field is required." in content and "<dialog" not in content
     response = _htmx.form_invalid(make_request(clerk, "post"), "toy/modal.html", {"form": form})
     assert response.status_code == 422
     assert "<html" in rendered(response)
@@ -226,8 +232,8 @@ def test_action_done_redirects_a_plain_post_with_a_message(clerk):
     assert [str(m) for m in get_messages(request)] == ["Payment recorded."]
 
 
-def test_permission_required_answers_403_naming_the_missing_permission(clerk, manager):
-    @_htmx.permission_required(permissions.REFUND)
+def test_permission_or_403_answers_403_naming_the_missing_permission(clerk, manager):
+    @_htmx.permission_or_403(permissions.REFUND)
     def refund(request):
         return HttpResponse("refunded")
 
