@@ -17,6 +17,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -188,6 +189,25 @@ MESSAGE_LEVELS = {
 }
 
 
+class HtmlSafeJSONEncoder(DjangoJSONEncoder):
+    """JSON whose strings carry no HTML: ``<``, ``>`` and ``&`` are written as
+    Unicode escapes, as Django's ``json_script`` does. Toasts quote customer names
+    and references people typed; app.js shows them as text, and the header itself
+    holds no markup for anything else that reads it."""
+
+    def encode(self, o):
+        return super().encode(o).translate(HTML_IN_JSON)
+
+
+HTML_IN_JSON = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+
+
+def trigger(response, name, params=None):
+    """Add the client event ``name`` to the response's ``HX-Trigger`` (after
+    those already there), HTML-safe."""
+    return trigger_client_event(response, name, params, encoder=HtmlSafeJSONEncoder)
+
+
 def action_done(request, *, message, redirect_to, events=(INVOICE_CHANGED,), level="success"):
     """A successful action. htmx: 204 with ``HX-Trigger`` — the data events
     (regions refetch themselves), the message as a toast, then ``closeModal``.
@@ -200,11 +220,11 @@ def action_done(request, *, message, redirect_to, events=(INVOICE_CHANGED,), lev
         # trigger_client_event adds each event to the one HX-Trigger object, in
         # order; htmx fires them in that order.
         for name in events:
-            trigger_client_event(response, name)
-        trigger_client_event(response, SHOW_MESSAGE, {"text": str(message), "level": level})
+            trigger(response, name)
+        trigger(response, SHOW_MESSAGE, {"text": str(message), "level": level})
         # Last, so the form that sent the request is still in the page while the
         # other events bubble from it to <body>.
-        return trigger_client_event(response, CLOSE_MODAL)
+        return trigger(response, CLOSE_MODAL)
     messages.add_message(request, MESSAGE_LEVELS[level], message)
     return redirect(redirect_to)
 

@@ -5,7 +5,6 @@ import uuid
 
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import trigger_client_event
 
 from billing import permissions, selectors, services
 from billing.errors import ErrorCode
@@ -30,6 +29,7 @@ from billing.views._htmx import (
     render_list,
     render_page,
     staff_required,
+    trigger,
 )
 
 
@@ -83,7 +83,7 @@ def gateway_refused(request, template, context, message):
     form.data["idempotency_key"] = str(uuid.uuid4())
     form.add_error(None, message)
     context["error_code"] = ErrorCode.PAYMENT_DECLINED
-    return trigger_client_event(form_invalid(request, template, context), INVOICE_CHANGED)
+    return trigger(form_invalid(request, template, context), INVOICE_CHANGED)
 
 
 def charge_outcome(request, payment, template, context):

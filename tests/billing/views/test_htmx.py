@@ -225,6 +225,19 @@ def test_action_done_answers_htmx_with_204_and_events_closing_the_modal_last(cle
     assert list(get_messages(request)) == []
 
 
+def test_a_toast_quoting_what_people_typed_carries_no_html_in_its_header(clerk):
+    request = make_request(clerk, "post", headers=htmx("modal-form"))
+    name = '<img src=x onerror="alert(1)"> & Sons'
+    response = _htmx.action_done(request, message=f"Recorded on {name}.", redirect_to="/x/")
+    assert response.status_code == 204
+    header = response["HX-Trigger"]
+    assert not {"<", ">", "&"} & set(header), header
+    assert "\\u003Cimg" in header
+    triggers = json.loads(header)
+    assert triggers["showMessage"]["text"] == f"Recorded on {name}."
+    assert list(triggers) == ["invoice-changed", "showMessage", "closeModal"]
+
+
 def test_action_done_redirects_a_plain_post_with_a_message(clerk):
     request = make_request(clerk, "post")
     response = _htmx.action_done(request, message="Payment recorded.", redirect_to="/invoices/1/")
