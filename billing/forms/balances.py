@@ -3,17 +3,19 @@ one of the customer's invoices from it."""
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
-from billing.errors import BillingError
-from billing.forms.fields import IdempotentForm, amount_suffix, money_field_error
-from billing.money import format_money, normalize, parse_money
+from billing.forms.fields import IdempotentForm, MoneyField, amount_initial
+from billing.money import format_money, normalize
 
 
 class BalanceAdjustForm(IdempotentForm):
     """A signed correction of a customer's credit in one currency."""
 
     currency = forms.ChoiceField(label="Currency")
-    amount = forms.CharField(label="Amount", max_length=40)
+    # In the currency chosen above: clean() parses it once both fields are
+    # clean; until then it is only checked as a number.
+    amount = MoneyField(label="Amount", allow_negative=True)
     reason = forms.CharField(
         label="Reason", max_length=300, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -23,7 +25,6 @@ class BalanceAdjustForm(IdempotentForm):
         codes = sorted({*settings.CURRENCIES, *currencies, customer.currency})
         self.fields["currency"].choices = [(code, code) for code in codes]
         self.fields["currency"].initial = customer.currency
-        self.fields["amount"].widget.attrs["autocomplete"] = "off"
         self.fields["amount"].help_text = (
             "A positive amount adds credit; a negative one (-50.00) takes credit away. "
             "A balance never goes below zero."
@@ -33,16 +34,16 @@ class BalanceAdjustForm(IdempotentForm):
         data = super().clean()
         if "amount" in data and data.get("currency"):
             try:
-                data["amount"] = parse_money(data["amount"], data["currency"], allow_negative=True)
-            except BillingError as error:
-                self.add_error("amount", error.message)
+                data["amount"] = self.fields["amount"].to_money(data["amount"], data["currency"])
+            except ValidationError as error:
+                self.add_error("amount", error)
         return data
 
 
 class BalancePayOutForm(IdempotentForm):
     """Credit returned to the customer outside the system."""
 
-    amount = forms.CharField(label="Amount", max_length=40)
+    amount = MoneyField(label="Amount")
     reference = forms.CharField(
         label="Reference",
         max_length=200,
@@ -54,12 +55,8 @@ class BalancePayOutForm(IdempotentForm):
 
     def __init__(self, *args, credit, **kwargs):
         super().__init__(*args, **kwargs)
-        self.currency = credit.currency.code
-        amount_suffix(self.fields["amount"], self.currency)
-        self.fields["amount"].initial = f"{normalize(credit).amount:f}"
-
-    def clean_amount(self):
-        return money_field_error(self.cleaned_data["amount"], self.currency)
+        self.fields["amount"].currency = credit.currency.code
+        self.fields["amount"].initial = credit
 
 
 class CustomerCreditApplyForm(IdempotentForm):
@@ -71,16 +68,15 @@ class CustomerCreditApplyForm(IdempotentForm):
         coerce=int,
         error_messages={"invalid_choice": "That invoice cannot be paid now; choose another."},
     )
-    amount = forms.CharField(label="Amount", required=False, max_length=40)
+    amount = MoneyField(label="Amount", required=False)
 
     def __init__(self, *args, credit, invoices, **kwargs):
         super().__init__(*args, **kwargs)
-        self.currency = credit.currency.code
         self.invoices = {invoice.pk: invoice for invoice in invoices}
         self.fields["invoice"].choices = [
             (pk, _payable_invoice_label(invoice)) for pk, invoice in self.invoices.items()
         ]
-        amount_suffix(self.fields["amount"], self.currency)
+        self.fields["amount"].currency = credit.currency.code
         self.fields["amount"].help_text = (
             f"Credit available: {format_money(normalize(credit))}. Empty: the most it can, "
             "the smaller of the credit and what the invoice still asks for."
@@ -88,16 +84,10 @@ class CustomerCreditApplyForm(IdempotentForm):
         first = next(iter(self.invoices.values()), None)
         if first is not None:
             self.fields["invoice"].initial = first.pk
-            most = min(credit, first.payable_now)
-            if most.amount > 0:
-                self.fields["amount"].initial = f"{normalize(most).amount:f}"
+            self.fields["amount"].initial = amount_initial(min(credit, first.payable_now))
 
     def clean_invoice(self):
         return self.invoices[self.cleaned_data["invoice"]]
-
-    def clean_amount(self):
-        amount = self.cleaned_data["amount"].strip()
-        return money_field_error(amount, self.currency) if amount else None
 
 
 def _payable_invoice_label(invoice):

@@ -3,10 +3,9 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from billing.errors import BillingError
-from billing.forms.fields import IdempotentForm, amount_suffix, any_choice
+from billing.forms.fields import IdempotentForm, MoneyField, any_choice
 from billing.models import CreditNoteReason, PaymentMethodKind
-from billing.money import format_money, normalize, parse_money, zero
+from billing.money import format_money, normalize, zero
 from billing.templatetags.billing import payment_method as payment_method_label
 
 CREDIT_NOTE_PARTS = ("reduce_due", "refund", "to_credit")
@@ -30,12 +29,12 @@ class CreditNoteIssueForm(IdempotentForm):
     reason = forms.ChoiceField(
         label="Reason", choices=any_choice("Choose a reason", CreditNoteReason.choices)
     )
-    reduce_due = forms.CharField(label="Reduce what is due", required=False, max_length=40)
-    refund = forms.CharField(label="Refund", required=False, max_length=40)
+    reduce_due = MoneyField(label="Reduce what is due", required=False, allow_zero=True)
+    refund = MoneyField(label="Refund", required=False, allow_zero=True)
     refund_payment = forms.TypedChoiceField(
         label="From payment", required=False, coerce=int, empty_value=None
     )
-    to_credit = forms.CharField(label="Move to customer credit", required=False, max_length=40)
+    to_credit = MoneyField(label="Move to customer credit", required=False, allow_zero=True)
     memo = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, invoice, payments, preview=False, **kwargs):
@@ -47,7 +46,7 @@ class CreditNoteIssueForm(IdempotentForm):
         self.preview = preview
         self.fields["reason"].required = not preview
         for name in CREDIT_NOTE_PARTS:
-            amount_suffix(self.fields[name], invoice.currency)
+            self.fields[name].currency = invoice.currency
         due = format_money(invoice.amount_due)
         self.fields["reduce_due"].help_text = f"Up to what is due: {due}."
         if not self.payments:
@@ -61,26 +60,6 @@ class CreditNoteIssueForm(IdempotentForm):
         if len(self.payments) == 1:
             self.fields["refund_payment"].initial = next(iter(self.payments))
         self.fields["to_credit"].help_text = "Paid money the customer keeps as credit."
-
-    def _clean_part(self, name):
-        try:
-            return parse_money(
-                self.cleaned_data.get(name) or "0",
-                self.invoice.currency,
-                allow_zero=True,
-                field=name,
-            )
-        except BillingError as error:
-            raise ValidationError(error.message) from None
-
-    def clean_reduce_due(self):
-        return self._clean_part("reduce_due")
-
-    def clean_refund(self):
-        return self._clean_part("refund")
-
-    def clean_to_credit(self):
-        return self._clean_part("to_credit")
 
     def clean_refund_payment(self):
         pk = self.cleaned_data.get("refund_payment")

@@ -2,18 +2,16 @@
 issue and charge, void, and paying it from the customer's credit."""
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cached_property
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
 
 from billing import selectors
-from billing.errors import BillingError
-from billing.forms.fields import IdempotentForm, amount_suffix, any_choice
+from billing.forms.fields import IdempotentForm, MoneyField, any_choice
 from billing.models import Customer
-from billing.money import format_money, normalize, parse_money
+from billing.money import format_money
 
 
 def _plain(number):
@@ -124,7 +122,7 @@ class InvoiceLineForm(forms.Form):
 
     description = forms.CharField(required=False, max_length=500)
     quantity = forms.DecimalField(required=False, max_digits=12, decimal_places=4, initial=1)
-    unit_price = forms.CharField(label="Unit price", required=False, max_length=40)
+    unit_price = MoneyField(label="Unit price", required=False, allow_zero=True)
     tax_rate = forms.DecimalField(
         label="Tax rate %",
         required=False,
@@ -137,14 +135,15 @@ class InvoiceLineForm(forms.Form):
 
     def __init__(self, *args, currency=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.currency = currency
-        self.fields["unit_price"].widget.attrs.update(inputmode="decimal", autocomplete="off")
+        # None while a new draft has no customer (so no currency) yet: the
+        # price is only checked as a number until the form comes back with one.
+        self.fields["unit_price"].currency = currency
 
     def clean(self):
         data = super().clean()
         description = (data.get("description") or "").strip()
-        price = (data.get("unit_price") or "").strip()
-        if not description and not price and not self.errors:
+        price = data.get("unit_price")
+        if not description and price is None and not self.errors:
             data["empty"] = True
             return data
         if not description:
@@ -154,28 +153,11 @@ class InvoiceLineForm(forms.Form):
                 self.add_error("quantity", "Enter the quantity.")
         elif data["quantity"] <= 0:
             self.add_error("quantity", "The quantity must be above zero.")
-        if not price:
+        if price is None and "unit_price" not in self.errors:
             self.add_error("unit_price", "Enter the unit price.")
-        else:
-            try:
-                data["unit_price"] = self._price(price)
-            except (BillingError, ValidationError) as error:
-                self.add_error("unit_price", error.message)
         if data.get("tax_rate") is None and "tax_rate" not in self.errors:
             data["tax_rate"] = Decimal(0)
         return data
-
-    def _price(self, price):
-        if self.currency:
-            return parse_money(price, self.currency, allow_zero=True, field="unit_price")
-        # No currency yet (no customer chosen): only the number is checked now.
-        try:
-            number = Decimal(price)
-        except InvalidOperation:
-            raise ValidationError(f"{price!r} is not an amount.") from None
-        if not number.is_finite() or number < 0:
-            raise ValidationError(f"{price!r} is not an amount.")
-        return price
 
     def line(self):
         """The line as invoice_create takes it."""
@@ -231,7 +213,7 @@ def invoice_line_initial(lines):
         {
             "description": line.description,
             "quantity": _plain(line.quantity),
-            "unit_price": normalize(line.unit_price).amount,
+            "unit_price": line.unit_price,
             "tax_rate": _plain(line.tax_rate),
         }
         for line in lines
@@ -264,20 +246,15 @@ class InvoiceVoidForm(forms.Form):
 
 
 class CreditApplyForm(IdempotentForm):
-    amount = forms.CharField(label="Amount", max_length=40)
+    amount = MoneyField(label="Amount")
 
     def __init__(self, *args, invoice, credit, **kwargs):
         super().__init__(*args, **kwargs)
         self.invoice = invoice
         payable = invoice.payable_now
-        amount = amount_suffix(self.fields["amount"], invoice.currency)
-        amount.initial = normalize(min(credit, payable)).amount
+        amount = self.fields["amount"]
+        amount.currency = invoice.currency
+        amount.initial = min(credit, payable)
         amount.help_text = (
             f"Credit available: {format_money(credit)}; payable now: {format_money(payable)}."
         )
-
-    def clean_amount(self):
-        try:
-            return parse_money(self.cleaned_data["amount"], self.invoice.currency)
-        except BillingError as error:
-            raise ValidationError(error.message) from None

@@ -4,12 +4,12 @@ actions"): record, charge, void and retry. Refunds are in refunds.py."""
 from functools import cached_property
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from billing.errors import BillingError
-from billing.forms.fields import IdempotentForm, amount_initial, amount_suffix, parse_amount
+from billing.forms.fields import IdempotentForm, MoneyField, amount_initial
 from billing.models import EXTERNAL_METHODS, PaymentMethod, PaymentMethodKind
-from billing.money import format_money, normalize, parse_money
+from billing.money import format_money, normalize
 from billing.templatetags.billing import card, card_expired
 
 
@@ -28,7 +28,7 @@ class PaymentRecordForm(IdempotentForm):
     KEEP = "keep"
     WRITE_OFF = "write_off"
 
-    amount = forms.CharField(label="Amount", max_length=40)
+    amount = MoneyField(label="Amount")
     paid_at = forms.DateField(label="Payment date", widget=forms.DateInput(attrs={"type": "date"}))
     method = forms.ChoiceField(
         label="Method", choices=[(m.value, m.label) for m in EXTERNAL_METHODS]
@@ -76,7 +76,8 @@ class PaymentRecordForm(IdempotentForm):
         self.may_write_off = may_write_off
         if not may_write_off:
             self.fields["rest"].choices = [(self.KEEP, "Keep the invoice open for the rest")]
-        amount = amount_suffix(self.fields["amount"], invoice.currency)
+        amount = self.fields["amount"]
+        amount.currency = invoice.currency
         amount.initial = amount_initial(self.payable)
         today = timezone.localdate()
         self.fields["paid_at"].initial = today
@@ -86,9 +87,6 @@ class PaymentRecordForm(IdempotentForm):
             # until one is made, "keep the invoice open" is the one shown chosen.
             self.data = self.data.copy()
             self.data["rest"] = self.KEEP
-
-    def clean_amount(self):
-        return parse_amount(self.cleaned_data["amount"], self.invoice.currency)
 
     def clean(self):
         data = super().clean()
@@ -121,8 +119,8 @@ class PaymentRecordForm(IdempotentForm):
     def typed_amount(self):
         """The amount in the field now (as typed, or prefilled), or None."""
         try:
-            return parse_money(self["amount"].value(), self.invoice.currency)
-        except BillingError:
+            return self.fields["amount"].clean(self["amount"].value())
+        except ValidationError:
             return None
 
     @property
@@ -158,7 +156,7 @@ class PaymentChargeForm(IdempotentForm):
         widget=forms.RadioSelect,
         empty_label=None,
     )
-    amount = forms.CharField(label="Amount", max_length=40)
+    amount = MoneyField(label="Amount")
 
     def __init__(self, *args, invoice, methods, **kwargs):
         super().__init__(*args, **kwargs)
@@ -171,16 +169,14 @@ class PaymentChargeForm(IdempotentForm):
         default = next((m for m in listed if m.is_default), listed[0] if listed else None)
         field.initial = default.pk if default else None
         field.required = bool(listed)
-        amount = amount_suffix(self.fields["amount"], invoice.currency)
+        amount = self.fields["amount"]
+        amount.currency = invoice.currency
         amount.initial = amount_initial(self.payable)
         if invoice.amount_pending.amount > 0:
             amount.help_text = (
                 f"{format_money(invoice.amount_pending)} is already being charged; at most "
                 f"{format_money(normalize(self.payable))} more can be."
             )
-
-    def clean_amount(self):
-        return parse_amount(self.cleaned_data["amount"], self.invoice.currency)
 
 
 class PaymentVoidForm(IdempotentForm):

@@ -2,13 +2,7 @@
 
 from django import forms
 
-from billing.forms.fields import (
-    IdempotentForm,
-    amount_initial,
-    amount_suffix,
-    any_choice,
-    parse_amount,
-)
+from billing.forms.fields import IdempotentForm, MoneyField, amount_initial, any_choice
 from billing.models import RefundDestination, RefundReason
 from billing.money import format_money, normalize
 from billing.templatetags.billing import card
@@ -32,7 +26,7 @@ class PaymentRefundForm(IdempotentForm):
     OWES_AGAIN = "owes_again"
     CREDIT_NOTE = "credit_note"
 
-    amount = forms.CharField(label="Amount", max_length=40)
+    amount = MoneyField(label="Amount")
     destination = forms.ChoiceField(label="Where the money goes", widget=forms.RadioSelect)
     reason = forms.ChoiceField(
         label="Reason", choices=any_choice("Choose a reason", RefundReason.choices)
@@ -53,7 +47,8 @@ class PaymentRefundForm(IdempotentForm):
         self.payment = payment
         self.natural_destination = payment.natural_refund_destination
         refundable = normalize(payment.refundable)
-        amount = amount_suffix(self.fields["amount"], payment.currency)
+        amount = self.fields["amount"]
+        amount.currency = payment.currency
         amount.initial = amount_initial(refundable)
         amount.help_text = f"At most {format_money(refundable)} of this payment."
         labels = dict(RefundDestination.choices)
@@ -75,9 +70,6 @@ class PaymentRefundForm(IdempotentForm):
                 f"came: “{self.natural_label}”."
             )
         self.fields["invoice_effect"].choices = effects
-
-    def clean_amount(self):
-        return parse_amount(self.cleaned_data["amount"], self.payment.currency)
 
     def clean(self):
         data = super().clean()
