@@ -1,6 +1,7 @@
-"""The back office's forms, one module per area as in billing/views/: validation
-and normalisation only, never a save (a view passes the cleaned data to a
-service). The views import them from here."""
+"""The back office's action forms, one module per area as in billing/views/:
+validation and normalisation only, never a save (a view passes the cleaned
+data to a service). The views import them from here; the list pages' filters
+are in billing/filters.py."""
 
 from billing.forms.balances import BalanceAdjustForm, BalancePayOutForm, CustomerCreditApplyForm
 from billing.forms.credit_notes import CreditNoteIssueForm
@@ -12,13 +13,6 @@ from billing.forms.invoices import (
     InvoiceVoidForm,
     invoice_line_formset,
     invoice_line_initial,
-)
-from billing.forms.lists import (
-    CreditNoteFilterForm,
-    CursorForm,
-    CustomerFilterForm,
-    InvoiceFilterForm,
-    PaymentFilterForm,
 )
 from billing.forms.payments import (
     PaymentChargeForm,
@@ -32,18 +26,13 @@ __all__ = [
     "BalanceAdjustForm",
     "BalancePayOutForm",
     "CreditApplyForm",
-    "CreditNoteFilterForm",
     "CreditNoteIssueForm",
-    "CursorForm",
     "CustomerCreditApplyForm",
-    "CustomerFilterForm",
-    "InvoiceFilterForm",
     "InvoiceForm",
     "InvoiceIssueAndChargeForm",
     "InvoiceIssueForm",
     "InvoiceVoidForm",
     "PaymentChargeForm",
-    "PaymentFilterForm",
     "PaymentRecordForm",
     "PaymentRefundForm",
     "PaymentRetryForm",
