@@ -3,7 +3,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing import permissions, selectors, services
 from billing.filters import CreditNoteFilterSet
-from billing.forms import CreditNoteIssueForm
+from billing.forms.credit_notes import CreditNoteIssueForm
 from billing.models import Invoice, RefundStatus
 from billing.money import format_money
 from billing.views._htmx import (

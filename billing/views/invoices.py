@@ -9,7 +9,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from billing import permissions, selectors, services
 from billing.errors import BillingError
 from billing.filters import InvoiceFilterSet
-from billing.forms import (
+from billing.forms.invoices import (
     CreditApplyForm,
     InvoiceForm,
     InvoiceIssueAndChargeForm,

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 from billing import permissions, selectors, services
 from billing.errors import ErrorCode
 from billing.filters import PaymentFilterSet
-from billing.forms import (
+from billing.forms.payments import (
     PaymentChargeForm,
     PaymentRecordForm,
     PaymentRetryForm,
