@@ -148,49 +148,18 @@ def _looks_like_number(text):
     return any(c.isdigit() for c in text) and not any(c.isspace() for c in text)
 
 
-def invoice_list(
-    *,
-    status="",
-    customer=None,
-    currency="",
-    issued_from=None,
-    issued_to=None,
-    search="",
-    today=None,
-):
-    """Invoices for the list page, filtered, newest first: by id, or by issue
-    date when filtered by it (lazy; page it with ``keyset_page``). ``status``
-    is a stored status or ``"overdue"``.
-
-    ``search`` matches an invoice number by its prefix ("INV-2026-0001", or
-    "2026-0001" without the "INV-") or a customer's name anywhere. The name is
-    resolved to customer ids first, so the database can use the invoice's
-    customer index instead of joining every invoice to its customer.
-    """
-    invoices = Invoice.objects.select_related("customer")
-    if status == OVERDUE:
-        invoices = invoices.overdue(today)
-    elif status:
-        invoices = invoices.filter(status=status)
-    if customer is not None:
-        invoices = invoices.filter(customer=customer)
-    if currency:
-        invoices = invoices.filter(currency=currency)
-    if issued_from or issued_to:
-        # Ids follow creation, so old issue dates are far down the id order:
-        # sorted by date, the (issue_date, id) index answers any range at once.
-        invoices = invoices.order_by("-issue_date", "-pk")
-    if issued_from:
-        invoices = invoices.filter(issue_date__gte=issued_from)
-    if issued_to:
-        invoices = invoices.filter(issue_date__lte=issued_to)
-    search = (search or "").strip()
-    if search:
-        invoices = invoices.filter(_invoice_search_q(search))
-    return invoices
+def invoice_list():
+    """Invoices for the list page, newest first (lazy): billing.filters'
+    InvoiceFilterSet filters them, ``keyset_page`` pages them."""
+    return Invoice.objects.select_related("customer")
 
 
-def _invoice_search_q(search):
+def invoice_search_q(search):
+    """The invoice list's search: an invoice number by its prefix
+    ("INV-2026-0001", or "2026-0001" without the "INV-") or a customer's name
+    anywhere. The name is resolved to customer ids first, so the database can
+    use the invoice's customer index instead of joining every invoice to its
+    customer."""
     customers = Customer.objects.filter(name__icontains=search).values("pk")
     if not _looks_like_number(search):
         return Q(customer__in=customers)
@@ -326,16 +295,12 @@ def invoice_events(*, invoice):
 # -- customers ---------------------------------------------------------------------
 
 
-def customer_list(*, search=""):
-    """Customers by name, optionally those whose name, e-mail or external
-    reference contains ``search``; with their credit balances."""
-    customers = Customer.objects.order_by("name", "pk").prefetch_related(
+def customer_list():
+    """Customers by name, with their credit balances (lazy): billing.filters'
+    CustomerFilterSet filters them by name, e-mail or external reference."""
+    return Customer.objects.order_by("name", "pk").prefetch_related(
         Prefetch("balances", queryset=MoneyBalance.objects.filter(amount__gt=0))
     )
-    search = (search or "").strip()
-    if search:
-        customers = customers.filter(_customer_search_q(search))
-    return customers
 
 
 def customer_matches(*, search, limit):
@@ -344,10 +309,10 @@ def customer_matches(*, search, limit):
     search = (search or "").strip()
     if not search:
         return []
-    return list(Customer.objects.filter(_customer_search_q(search)).order_by("name", "pk")[:limit])
+    return list(Customer.objects.filter(customer_search_q(search)).order_by("name", "pk")[:limit])
 
 
-def _customer_search_q(search):
+def customer_search_q(search):
     return (
         Q(name__icontains=search) | Q(email__icontains=search) | Q(external_ref__icontains=search)
     )
@@ -428,75 +393,31 @@ def customer_ledger(*, customer, limit=100):
 # -- payments and credit notes -----------------------------------------------------
 
 
-def payment_list(
-    *,
-    status="",
-    method="",
-    currency="",
-    customer=None,
-    paid_from=None,
-    paid_to=None,
-    search="",
-):
-    """Payments for the list page and its CSV export, filtered, newest first:
-    by id, or by the day the customer paid when filtered by it, so the
-    (paid_at, id) index answers any date range (lazy; page it with
-    ``keyset_page``). ``search`` is an invoice number's prefix or a customer's
-    name, as on the invoice list."""
-    payments = Payment.objects.select_related(
+def payment_list():
+    """Payments for the list page and its CSV export, newest first (lazy):
+    billing.filters' PaymentFilterSet filters them, ``keyset_page`` pages them."""
+    return Payment.objects.select_related(
         "invoice__customer", "payment_method", "created_by"
     ).order_by("-pk")
-    if status:
-        payments = payments.filter(status=status)
-    if method:
-        payments = payments.filter(method=method)
-    if currency:
-        payments = payments.filter(currency=currency)
-    if customer is not None:
-        payments = payments.filter(invoice__customer=customer)
-    if paid_from or paid_to:
-        payments = payments.order_by("-paid_at", "-pk")
-    if paid_from:
-        payments = payments.filter(paid_at__gte=paid_from)
-    if paid_to:
-        payments = payments.filter(paid_at__lte=paid_to)
-    search = (search or "").strip()
-    if search:
-        payments = payments.filter(_by_invoice_search_q(search))
-    return payments
 
 
-def credit_note_list(
-    *,
-    reason="",
-    currency="",
-    customer=None,
-    issued_from=None,
-    issued_to=None,
-    search="",
-):
-    """Credit notes for the list page and its CSV export, filtered, newest
-    first: by id, or by issue date when filtered by it (lazy; page it with
-    ``keyset_page``). ``search`` is a prefix of the credit note's or its
+def credit_note_list():
+    """Credit notes for the list page and its CSV export, newest first (lazy):
+    billing.filters' CreditNoteFilterSet filters them, ``keyset_page`` pages them."""
+    return CreditNote.objects.select_related("invoice__customer", "created_by").order_by("-pk")
+
+
+def payment_search_q(search):
+    """The payments list's search: an invoice number's prefix or a customer's
+    name, as on the invoice list."""
+    return _by_invoice_search_q(search)
+
+
+def credit_note_search_q(search):
+    """The credit notes list's search: a prefix of the credit note's or its
     invoice's number ("CN-2026-0001", "INV-2026-0001", or "2026-0001" for
     both) or a customer's name."""
-    notes = CreditNote.objects.select_related("invoice__customer", "created_by").order_by("-pk")
-    if reason:
-        notes = notes.filter(reason=reason)
-    if currency:
-        notes = notes.filter(currency=currency)
-    if customer is not None:
-        notes = notes.filter(invoice__customer=customer)
-    if issued_from or issued_to:
-        notes = notes.order_by("-issue_date", "-pk")
-    if issued_from:
-        notes = notes.filter(issue_date__gte=issued_from)
-    if issued_to:
-        notes = notes.filter(issue_date__lte=issued_to)
-    search = (search or "").strip()
-    if search:
-        notes = notes.filter(_by_invoice_search_q(search, own_number="CN"))
-    return notes
+    return _by_invoice_search_q(search, own_number="CN")
 
 
 def _by_invoice_search_q(search, *, own_number=None):

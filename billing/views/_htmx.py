@@ -27,7 +27,7 @@ from django_htmx.http import push_url as set_push_url
 
 from billing import permissions, selectors
 from billing.errors import BillingError
-from billing.forms import CursorForm
+from billing.filters import CursorForm
 
 # htmx sends these; a response chosen by them must say so, or a cache (or the
 # browser's back button) could serve a region where a page belongs.
@@ -71,18 +71,19 @@ def list_url(request, query, cursors=None):
     return f"{request.path}?{shown.urlencode()}" if shown else request.path
 
 
-def render_list(request, template, context, *, form, rows, partial):
+def render_list(request, template, context, *, filterset, partial):
     """A filtered list, keyset-paged (``selectors.keyset_page`` by the query
     string's cursor): the whole page, or for htmx its table region ``partial``
     with the list's canonical URL pushed. Adds to ``context`` the filter
-    ``form``, its ``query`` (for links that keep the filters) and the ``page``."""
+    ``form`` (the FilterSet's, billing/filters.py), its ``query`` (for links
+    that keep the filters) and the ``page`` of the filtered rows."""
     cursors = CursorForm(request.GET).cursors()
-    query = form.query()
+    query = filterset.form.query()
     context = {
         **context,
-        "form": form,
+        "form": filterset.form,
         "query": query,
-        "page": selectors.keyset_page(rows, **cursors),
+        "page": selectors.keyset_page(filterset.qs, **cursors),
     }
     return render_page(
         request, template, context, partials=(partial,), push_url=list_url(request, query, cursors)

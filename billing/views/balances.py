@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing import permissions, selectors, services
 from billing.errors import BillingError
-from billing.forms import BalanceAdjustForm, BalancePayOutForm, CustomerCreditApplyForm
+from billing.forms.balances import BalanceAdjustForm, BalancePayOutForm, CustomerCreditApplyForm
 from billing.models import Customer
 from billing.money import currency_code, format_money
 from billing.views._htmx import (

@@ -2,7 +2,8 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_http_methods
 
 from billing import permissions, selectors, services
-from billing.forms import CreditNoteFilterForm, CreditNoteIssueForm
+from billing.filters import CreditNoteFilterSet
+from billing.forms.credit_notes import CreditNoteIssueForm
 from billing.models import Invoice, RefundStatus
 from billing.money import format_money
 from billing.views._htmx import (
@@ -24,18 +25,16 @@ def credit_note_list(request):
     """Every credit note, newest first, by reason, customer, currency, issue
     date and number, invoice number or customer name; "Export CSV" downloads
     every row these filters match (views/exports.py)."""
-    form = CreditNoteFilterForm(request.GET)
-    filters = form.filters()
+    filterset = CreditNoteFilterSet(request.GET)
     context = {
         "section": "credit_notes",
-        "filter_customer": selectors.filter_customer(pk=filters.get("customer")),
+        "filter_customer": selectors.filter_customer(pk=filterset.form.filters().get("customer")),
     }
     return render_list(
         request,
         "billing/credit_note_list.html",
         context,
-        form=form,
-        rows=selectors.credit_note_list(search=filters.pop("q", ""), **filters),
+        filterset=filterset,
         partial="credit-note-table",
     )
 

@@ -1,7 +1,7 @@
 from django.http import Http404
 
 from billing import selectors
-from billing.forms import CursorForm, CustomerFilterForm
+from billing.filters import CursorForm, CustomerFilterSet
 from billing.models import Customer
 from billing.views._htmx import list_url, render_page, staff_required
 
@@ -13,15 +13,13 @@ CUSTOMER_REGIONS = ("customer-header", "payment-methods", "customer-invoices", "
 @staff_required
 def customer_list(request):
     """Customers by name, searchable, with credit and what they owe."""
-    form = CustomerFilterForm(request.GET)
-    filters = form.filters()
+    filterset = CustomerFilterSet(request.GET)
     number = CursorForm(request.GET).page_number()
-    customers = selectors.customer_list(search=filters.get("q", ""))
-    page = selectors.offset_page(customers, number=number)
-    query = form.query()
+    page = selectors.offset_page(filterset.qs, number=number)
+    query = filterset.form.query()
     context = {
         "section": "customers",
-        "form": form,
+        "form": filterset.form,
         "query": query,
         "page": page,
         "outstanding": selectors.outstanding_by_customer(customers=[c.pk for c in page.rows]),

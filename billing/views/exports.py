@@ -20,8 +20,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from billing import selectors
-from billing.forms import CreditNoteFilterForm, PaymentFilterForm
+from billing.filters import CreditNoteFilterSet, PaymentFilterSet
 from billing.money import normalize
 from billing.views._htmx import staff_required
 
@@ -115,8 +114,7 @@ def _local(moment):
 @staff_required
 def payment_export(request):
     """Every payment the payments list's filters match, as CSV."""
-    filters = PaymentFilterForm(request.GET).filters()
-    payments = selectors.payment_list(search=filters.pop("q", ""), **filters)
+    payments = PaymentFilterSet(request.GET).qs
     rows = (
         (
             payment.pk,
@@ -144,8 +142,7 @@ def payment_export(request):
 @staff_required
 def credit_note_export(request):
     """Every credit note the credit notes list's filters match, as CSV."""
-    filters = CreditNoteFilterForm(request.GET).filters()
-    notes = selectors.credit_note_list(search=filters.pop("q", ""), **filters)
+    notes = CreditNoteFilterSet(request.GET).qs
     rows = (
         (
             note.pk,

@@ -8,9 +8,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from billing import permissions, selectors, services
 from billing.errors import BillingError
-from billing.forms import (
+from billing.filters import InvoiceFilterSet
+from billing.forms.invoices import (
     CreditApplyForm,
-    InvoiceFilterForm,
     InvoiceForm,
     InvoiceIssueAndChargeForm,
     InvoiceIssueForm,
@@ -45,16 +45,8 @@ INVOICE_REGIONS = ("invoice-header", "totals", "lines", "payments", "credit-note
 @staff_required
 def invoice_list(request):
     """Invoices, newest first, filtered; htmx swaps in the table alone."""
-    form = InvoiceFilterForm(request.GET)
-    filters = form.filters()
-    invoices = selectors.invoice_list(
-        status=filters.get("status", ""),
-        customer=filters.get("customer"),
-        currency=filters.get("currency", ""),
-        issued_from=filters.get("issued_from"),
-        issued_to=filters.get("issued_to"),
-        search=filters.get("q", ""),
-    )
+    filterset = InvoiceFilterSet(request.GET)
+    filters = filterset.form.filters()
     context = {
         "section": "invoices",
         "filter_customer": selectors.filter_customer(pk=filters.get("customer")),
@@ -64,8 +56,7 @@ def invoice_list(request):
         request,
         "billing/invoice_list.html",
         context,
-        form=form,
-        rows=invoices,
+        filterset=filterset,
         partial="invoice-table",
     )
 

@@ -8,9 +8,9 @@ from django.views.decorators.http import require_http_methods
 
 from billing import permissions, selectors, services
 from billing.errors import ErrorCode
-from billing.forms import (
+from billing.filters import PaymentFilterSet
+from billing.forms.payments import (
     PaymentChargeForm,
-    PaymentFilterForm,
     PaymentRecordForm,
     PaymentRetryForm,
     PaymentVoidForm,
@@ -38,18 +38,16 @@ def payment_list(request):
     """Every payment, newest first, by status, method, customer, currency,
     payment date and invoice number or customer name; "Export CSV" downloads
     every row these filters match (views/exports.py)."""
-    form = PaymentFilterForm(request.GET)
-    filters = form.filters()
+    filterset = PaymentFilterSet(request.GET)
     context = {
         "section": "payments",
-        "filter_customer": selectors.filter_customer(pk=filters.get("customer")),
+        "filter_customer": selectors.filter_customer(pk=filterset.form.filters().get("customer")),
     }
     return render_list(
         request,
         "billing/payment_list.html",
         context,
-        form=form,
-        rows=selectors.payment_list(search=filters.pop("q", ""), **filters),
+        filterset=filterset,
         partial="payment-table",
     )
 

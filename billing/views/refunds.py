@@ -4,7 +4,7 @@
 from django.views.decorators.http import require_http_methods
 
 from billing import permissions, services
-from billing.forms import PaymentRefundForm
+from billing.forms.refunds import PaymentRefundForm
 from billing.models import CreditNoteReason, RefundDestination, RefundReason, RefundStatus
 from billing.money import format_money
 from billing.views._htmx import (

@@ -1,0 +1,179 @@
+"""What a list page reads from its query string: its filters, a django-filter
+FilterSet over its selector's rows, and its page (``CursorForm``).
+
+A FilterSet filters by its form's ``cleaned_data``, which holds only the
+filters that parsed: one that does not is dropped (and shown as an error)
+rather than failing the page. Each filter is one field and one lookup; the
+searches are the selectors' (``selectors.invoice_search_q``...). A list and its
+CSV export (views/exports.py) filter with the same FilterSet.
+"""
+
+import django_filters
+from django import forms
+from django.conf import settings
+from django.http import QueryDict
+
+from billing import selectors
+from billing.models import CreditNoteReason, InvoiceStatus, PaymentMethodKind, PaymentStatus
+
+
+class ListFilterForm(forms.Form):
+    """The form of a list's FilterSet: what the page shows and links with."""
+
+    def filters(self):
+        """The valid, non-empty filters, cleaned."""
+        self.is_valid()
+        return {name: value for name, value in self.cleaned_data.items() if value not in ("", None)}
+
+    def query(self):
+        """The same filters as submitted, for links that keep them (pages,
+        the pushed URL): a QueryDict without the empty and the invalid ones."""
+        query = QueryDict(mutable=True)
+        for name in self.filters():
+            query[name] = self.data[name]
+        return query
+
+
+class ListFilterSet(django_filters.FilterSet):
+    """A list's filters over ``rows()``, the list's selector (unfiltered,
+    newest first); ``.qs`` is the filtered rows, ``.form`` a ListFilterForm."""
+
+    rows = None
+
+    class Meta:
+        form = ListFilterForm
+
+    def __init__(self, data=None):
+        super().__init__(data, queryset=self.rows())
+
+
+# The filters' fields: each list names its own search and dates.
+
+
+class SearchFilter(django_filters.CharFilter):
+    """The search box (``q``): the rows matching ``search_q(text)``, a selector's Q."""
+
+    def __init__(self, search_q, *, placeholder):
+        super().__init__(
+            label="Search",
+            max_length=100,
+            widget=forms.SearchInput(attrs={"placeholder": placeholder}),
+        )
+        self.search_q = search_q
+
+    def filter(self, qs, value):
+        return qs.filter(self.search_q(value)) if value else qs
+
+
+class DateBoundFilter(django_filters.DateFilter):
+    """One end of a date range. A list filtered by a date is sorted by it, newest
+    first: ids follow creation, so old dates lie far down the id order, while the
+    (date, id) index answers any range at once (keyset_page pages by the
+    queryset's ordering)."""
+
+    def __init__(self, field_name, lookup_expr, *, label):
+        widget = forms.DateInput(attrs={"type": "date"})
+        super().__init__(field_name, lookup_expr, label=label, widget=widget)
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        return super().filter(qs.order_by(f"-{self.field_name}", "-pk"), value)
+
+
+class IdFilter(django_filters.Filter):
+    """A row's id (django-filter's NumberFilter would take decimals)."""
+
+    field_class = forms.IntegerField
+
+
+def _choice_filter(label, any_label, choices, **kwargs):
+    return django_filters.ChoiceFilter(
+        label=label, choices=choices, empty_label=any_label, **kwargs
+    )
+
+
+def _currency_filter():
+    return _choice_filter("Currency", "Any currency", settings.CURRENCY_CHOICES)
+
+
+def _customer_filter(field_name):
+    """A customer's id, set by the customer page's links rather than typed."""
+    return IdFilter(field_name, label="Customer", min_value=1, widget=forms.HiddenInput)
+
+
+class InvoiceFilterSet(ListFilterSet):
+    """The invoice list's filters; ``status`` is a stored status or "overdue"."""
+
+    rows = staticmethod(selectors.invoice_list)
+
+    q = SearchFilter(selectors.invoice_search_q, placeholder="Number or customer name")
+    status = _choice_filter(
+        "Status",
+        "Any status",
+        [*InvoiceStatus.choices, (selectors.OVERDUE, "Overdue")],
+        method="by_status",
+    )
+    currency = _currency_filter()
+    issued_from = DateBoundFilter("issue_date", "gte", label="Issued from")
+    issued_to = DateBoundFilter("issue_date", "lte", label="Issued to")
+    customer = _customer_filter("customer")
+
+    def by_status(self, queryset, name, value):
+        # "Overdue" is not stored: payable, due date past, something due.
+        return queryset.overdue() if value == selectors.OVERDUE else queryset.filter(status=value)
+
+
+class CustomerFilterSet(ListFilterSet):
+    rows = staticmethod(selectors.customer_list)
+
+    q = SearchFilter(selectors.customer_search_q, placeholder="Name, e-mail or reference")
+
+
+class PaymentFilterSet(ListFilterSet):
+    """The payments list's (and its CSV export's) filters; the dates are the
+    day the customer paid."""
+
+    rows = staticmethod(selectors.payment_list)
+
+    q = SearchFilter(selectors.payment_search_q, placeholder="Invoice number or customer name")
+    status = _choice_filter("Status", "Any status", PaymentStatus.choices)
+    method = _choice_filter("Method", "Any method", PaymentMethodKind.choices)
+    currency = _currency_filter()
+    paid_from = DateBoundFilter("paid_at", "gte", label="Paid from")
+    paid_to = DateBoundFilter("paid_at", "lte", label="Paid to")
+    customer = _customer_filter("invoice__customer")
+
+
+class CreditNoteFilterSet(ListFilterSet):
+    """The credit notes list's (and its CSV export's) filters; the dates are
+    the credit note's issue date."""
+
+    rows = staticmethod(selectors.credit_note_list)
+
+    q = SearchFilter(selectors.credit_note_search_q, placeholder="Number, invoice or customer name")
+    reason = _choice_filter("Reason", "Any reason", CreditNoteReason.choices)
+    currency = _currency_filter()
+    issued_from = DateBoundFilter("issue_date", "gte", label="Issued from")
+    issued_to = DateBoundFilter("issue_date", "lte", label="Issued to")
+    customer = _customer_filter("invoice__customer")
+
+
+class CursorForm(forms.Form):
+    """A page's position from the query string: a keyset cursor (``after`` or
+    ``before``, see selectors.keyset_page) or an offset page ``number``. Junk
+    gives the first page."""
+
+    after = forms.CharField(required=False, max_length=100)
+    before = forms.CharField(required=False, max_length=100)
+    page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
+
+    def cursors(self):
+        """{"after": id} or {"before": id}, or {} for the first page."""
+        self.is_valid()
+        data = self.cleaned_data
+        return {k: data[k] for k in ("after", "before") if data.get(k)}
+
+    def page_number(self):
+        self.is_valid()
+        return self.cleaned_data.get("page") or 1
