@@ -53,7 +53,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files are answered here, cacheable; nothing below sees them.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Everything else is never cached (billing/middleware.py).
+    "billing.middleware.NeverCacheMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
