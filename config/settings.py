@@ -181,8 +181,16 @@ BILLING_DEFAULT_GATEWAY = os.environ.get("BILLING_DEFAULT_GATEWAY", "sandbox")
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 BILLING_GATEWAY_TIMEOUT = float(os.environ.get("BILLING_GATEWAY_TIMEOUT", 20))
 
-if not DEBUG:
+# DJANGO_BEHIND_PROXY=true: the app is reached only through a reverse proxy (load
+# balancer, nginx) that terminates TLS and sets X-Forwarded-Proto on every request,
+# overwriting what the client sent. Only then is that header believed, for
+# request.is_secure() (without it the HTTPS redirect below would loop behind such a
+# proxy). Without a proxy a client could send it itself, so it is ignored.
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
