@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "billing.middleware.NeverCacheMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "billing.middleware.SessionIdleTimeoutMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -156,6 +157,13 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],
 }
+
+# Sessions end after BILLING_SESSION_IDLE_MINUTES without a request (docs/decisions.md,
+# "Signed out after 30 idle minutes"): billing.middleware.SessionIdleTimeoutMiddleware
+# saves a signed-in session at most once a minute, moving its expiry (and the
+# cookie's) that far ahead again.
+BILLING_SESSION_IDLE_MINUTES = int(os.environ.get("BILLING_SESSION_IDLE_MINUTES", 30))
+SESSION_COOKIE_AGE = BILLING_SESSION_IDLE_MINUTES * 60
 
 # The back office's own sign-in page (billing/urls.py); the admin keeps its own.
 LOGIN_URL = "billing:login"

@@ -34,7 +34,12 @@ def test_sqlite_is_made_safe_for_concurrent_writers(monkeypatch, tmp_path):
 
 def settings_from(monkeypatch, **environ):
     """config/settings.py's names, as that environment would give them."""
-    for name in ("DJANGO_BEHIND_PROXY", "DJANGO_DEBUG", "DJANGO_SECRET_KEY"):
+    for name in (
+        "DJANGO_BEHIND_PROXY",
+        "DJANGO_DEBUG",
+        "DJANGO_SECRET_KEY",
+        "BILLING_SESSION_IDLE_MINUTES",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
@@ -47,3 +52,9 @@ def test_the_forwarded_proto_header_is_believed_only_behind_a_proxy(monkeypatch,
     assert "SECURE_PROXY_SSL_HEADER" not in settings_from(monkeypatch, **production)
     behind = settings_from(monkeypatch, DJANGO_BEHIND_PROXY="true", **production)
     assert behind["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+def test_the_session_idle_timeout_comes_from_the_environment(monkeypatch):
+    assert settings_from(monkeypatch)["SESSION_COOKIE_AGE"] == 30 * 60
+    shorter = settings_from(monkeypatch, BILLING_SESSION_IDLE_MINUTES="15")
+    assert shorter["SESSION_COOKIE_AGE"] == 15 * 60

@@ -1,9 +1,18 @@
-"""billing.middleware.NeverCacheMiddleware: no page is cached, static files are."""
+"""billing.middleware: no page is cached (static files are); a session ends after
+its idle timeout, and use keeps it alive."""
+
+import datetime
 
 import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from billing.middleware import SessionIdleTimeoutMiddleware
 from tests.billing.views.conftest import htmx
 from tests.factories import CustomerFactory
 from tests.helpers import issued_invoice
@@ -75,3 +84,71 @@ def test_static_files_stay_cacheable(settings):
     assert "max-age=" in cache_control
     assert "no-store" not in cache_control
     assert "no-cache" not in cache_control
+
+
+# Sessions -------------------------------------------------------------------
+
+DASHBOARD = reverse("billing:dashboard")
+REFRESHED_AT = SessionIdleTimeoutMiddleware.REFRESHED_AT
+
+
+def expiry(client):
+    return Session.objects.get(pk=client.session.session_key).expire_date
+
+
+def nobody_asks_for(client, minutes):
+    """As if ``minutes`` passed without a request: the session's expiry and its
+    last refresh move that far into the past."""
+    before = expiry(client)
+    session = client.session
+    if REFRESHED_AT in session:
+        session[REFRESHED_AT] -= minutes * 60
+    session.save()  # this also sets a new expiry: put the old one back, moved
+    Session.objects.filter(pk=session.session_key).update(
+        expire_date=before - datetime.timedelta(minutes=minutes)
+    )
+
+
+@pytest.fixture
+def signed_in(client, clerk):
+    client.force_login(clerk)
+    assert client.get(DASHBOARD).status_code == 200
+    return client
+
+
+def test_the_idle_timeout_is_thirty_minutes_by_default():
+    assert settings.BILLING_SESSION_IDLE_MINUTES == 30
+    assert settings.SESSION_COOKIE_AGE == 30 * 60
+
+
+def test_a_session_idle_longer_than_the_timeout_is_signed_out(signed_in):
+    nobody_asks_for(signed_in, 31)
+    response = signed_in.get(DASHBOARD)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("billing:login"))
+
+
+def test_using_the_session_keeps_it_alive(signed_in):
+    for _ in range(3):  # 87 minutes in all, never 30 without a request
+        nobody_asks_for(signed_in, 29)
+        response = signed_in.get(DASHBOARD)
+        assert response.status_code == 200
+        assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == 30 * 60
+        left = expiry(signed_in) - timezone.now()
+        assert datetime.timedelta(minutes=29) < left <= datetime.timedelta(minutes=30)
+
+
+def test_the_session_is_saved_at_most_once_a_minute(signed_in):
+    # signed_in's request refreshed it; the next ones, within the minute, write nothing.
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as queries:
+            response = signed_in.get(DASHBOARD)
+        assert response.status_code == 200
+        assert settings.SESSION_COOKIE_NAME not in response.cookies
+        assert not [q for q in queries if q["sql"].startswith("UPDATE") and "session" in q["sql"]]
+
+
+def test_anonymous_visitors_get_no_session(client):
+    assert client.get(reverse("billing:login")).status_code == 200
+    assert client.get(DASHBOARD).status_code == 302
+    assert not Session.objects.exists()
