@@ -6,6 +6,7 @@ DATABASE_URL (PostgreSQL); `manage.py check --deploy` is then clean. See README.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "djmoney",
     "django_htmx",
+    "axes",
     "billing",
 ]
 
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -165,6 +169,30 @@ SECURE_CSP = {
 BILLING_SESSION_IDLE_MINUTES = int(os.environ.get("BILLING_SESSION_IDLE_MINUTES", 30))
 SESSION_COOKIE_AGE = BILLING_SESSION_IDLE_MINUTES * 60
 
+# Sign-in throttling (django-axes; docs/decisions.md, "Throttled sign-ins"). After
+# BILLING_LOGIN_FAILURE_LIMIT failed sign-ins for one username, or from one address,
+# within BILLING_LOGIN_LOCKOUT_MINUTES of each other, signing in as that username or
+# from that address is refused, even with the right password, until that long has
+# passed without another attempt. Both sign-in pages (the back office's and the
+# admin's) go through it; AxesStandaloneBackend refuses a locked-out sign-in before
+# ModelBackend checks the password. A successful sign-in clears the failures of its
+# username and address. Attempts are rows in the database (axes' tables), so every
+# process sees them; the admin lists them, and `manage.py axes_reset_username NAME`
+# or `axes_reset_ip ADDRESS` lifts a lockout early.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+BILLING_LOGIN_FAILURE_LIMIT = int(os.environ.get("BILLING_LOGIN_FAILURE_LIMIT", 5))
+BILLING_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("BILLING_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_FAILURE_LIMIT = BILLING_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=BILLING_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "billing.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "billing.lockout.lockout_response"
+AXES_VERBOSE = False  # no startup banner on every manage.py command
+
 # The back office's own sign-in page (billing/urls.py); the admin keeps its own.
 LOGIN_URL = "billing:login"
 LOGIN_REDIRECT_URL = "billing:dashboard"
@@ -190,10 +218,13 @@ STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 BILLING_GATEWAY_TIMEOUT = float(os.environ.get("BILLING_GATEWAY_TIMEOUT", 20))
 
 # DJANGO_BEHIND_PROXY=true: the app is reached only through a reverse proxy (load
-# balancer, nginx) that terminates TLS and sets X-Forwarded-Proto on every request,
-# overwriting what the client sent. Only then is that header believed, for
+# balancer, nginx) that terminates TLS, sets X-Forwarded-Proto on every request
+# (overwriting what the client sent) and appends the address it saw to
+# X-Forwarded-For. Only then are those headers believed: X-Forwarded-Proto for
 # request.is_secure() (without it the HTTPS redirect below would loop behind such a
-# proxy). Without a proxy a client could send it itself, so it is ignored.
+# proxy), X-Forwarded-For's last entry for the address sign-ins are throttled by
+# (billing.lockout.client_ip). Without a proxy a client could send them itself, so
+# they are ignored.
 BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,6 +1,7 @@
 """config/settings.py: what the environment gives."""
 
 import runpy
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,8 @@ def settings_from(monkeypatch, **environ):
         "DJANGO_DEBUG",
         "DJANGO_SECRET_KEY",
         "BILLING_SESSION_IDLE_MINUTES",
+        "BILLING_LOGIN_FAILURE_LIMIT",
+        "BILLING_LOGIN_LOCKOUT_MINUTES",
     ):
         monkeypatch.delenv(name, raising=False)
     for name, value in environ.items():
@@ -58,3 +61,16 @@ def test_the_session_idle_timeout_comes_from_the_environment(monkeypatch):
     assert settings_from(monkeypatch)["SESSION_COOKIE_AGE"] == 30 * 60
     shorter = settings_from(monkeypatch, BILLING_SESSION_IDLE_MINUTES="15")
     assert shorter["SESSION_COOKIE_AGE"] == 15 * 60
+
+
+def test_sign_in_throttling_comes_from_the_environment(monkeypatch):
+    default = settings_from(monkeypatch)
+    assert (default["AXES_FAILURE_LIMIT"], default["AXES_COOLOFF_TIME"]) == (
+        5,
+        timedelta(minutes=15),
+    )
+    stricter = settings_from(
+        monkeypatch, BILLING_LOGIN_FAILURE_LIMIT="3", BILLING_LOGIN_LOCKOUT_MINUTES="60"
+    )
+    assert stricter["AXES_FAILURE_LIMIT"] == 3
+    assert stricter["AXES_COOLOFF_TIME"] == timedelta(minutes=60)

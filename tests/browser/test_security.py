@@ -1,8 +1,13 @@
 """The browser side of the security settings: every back-office and admin page
 loads under the Content-Security-Policy with no violation (the `page` fixture fails
-a test on any, tests/browser/conftest.py), and that check itself catches one."""
+a test on any, tests/browser/conftest.py), that check itself catches one, and a
+locked-out sign-in shows its page."""
+
+import re
 
 import pytest
+from axes.models import AccessLog
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from moneyed import Money
@@ -146,6 +151,10 @@ def test_every_admin_page_loads_under_the_csp(page, superuser, records):
     urls += [
         reverse("admin:billing_customer_add"),
         reverse("admin:billing_paymentmethod_add"),
+        # django-axes' records of sign-ins.
+        reverse("admin:axes_accessattempt_changelist"),
+        reverse("admin:axes_accesslog_changelist"),
+        reverse("admin:axes_accesslog_change", args=[AccessLog.objects.get().pk]),
     ]
     for url in urls:
         visit(page, url)
@@ -184,3 +193,23 @@ def test_admin_widgets_work_under_the_csp(page, superuser, records):
     page.locator("select[name=action]").select_option(index=1)
     page.get_by_role("link", name="Paid").first.click()
     page.wait_for_load_state("networkidle")
+
+
+def test_repeated_wrong_passwords_lock_signing_in_with_a_clear_page(page, clerk):
+    page.goto(reverse("billing:login"))
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        page.get_by_label("Username").fill("clerk")
+        page.get_by_label("Password").fill("wrong")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("div.errorlist")).to_contain_text("correct username and password")
+    page.get_by_label("Username").fill("clerk")
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Signing in is locked")
+    expect(page.get_by_role("alert")).to_contain_text(re.compile(r"locked for 15 minutes"))
+    page.get_by_role("link", name="Back to the sign-in page").click()
+    page.get_by_label("Username").fill("clerk")
+    page.get_by_label("Password").fill("pw")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Signing in is locked")
