@@ -148,10 +148,10 @@ STORAGES = {
 }
 
 # Content-Security-Policy on every response (Django's ContentSecurityPolicyMiddleware;
-# docs/decisions.md, "A strict Content-Security-Policy"). Scripts and styles come
-# only from our own origin (static files): no inline <script>, no style="" attribute,
-# no eval; an inline block would need the request's nonce ({{ csp_nonce }}), and none
-# does. The Django admin is served under the same policy (it needs nothing looser).
+# docs/decisions.md, "A strict Content-Security-Policy, the admin included"). Scripts
+# and styles come only from our own origin (static files): no inline <script>, no
+# style="" attribute, no eval. An inline block would need the request's nonce
+# ({{ csp_nonce }}); none does. The Django admin needs nothing looser.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
