@@ -39,6 +39,8 @@ class SessionIdleTimeoutMiddleware:
     ``SESSION_COOKIE_AGE - REFRESH_SECONDS`` and ``SESSION_COOKIE_AGE`` after the
     last request. Anonymous visitors' sessions are left alone (never created).
     Listed after SessionMiddleware, so SessionMiddleware saves what this marks.
+    Signing in stamps the session too (``stamp_signed_in_session``): the sign-in
+    saves it anyway, and the requests of the next minute then write nothing.
     """
 
     REFRESH_SECONDS = 60
@@ -56,3 +58,11 @@ class SessionIdleTimeoutMiddleware:
             if now - session.get(self.REFRESHED_AT, 0) >= self.REFRESH_SECONDS:
                 session[self.REFRESHED_AT] = now  # modified: SessionMiddleware saves it
         return response
+
+
+def stamp_signed_in_session(sender, request, user, **kwargs):
+    """``user_logged_in``: the session is about to be saved with a fresh expiry, so
+    the next refresh is due in a minute, not on the next request."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[SessionIdleTimeoutMiddleware.REFRESHED_AT] = int(time.time())
