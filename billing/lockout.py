@@ -31,9 +31,9 @@ def client_ip(request):
     return remote
 
 
-def lockout_message(now=None):
+def lockout_message():
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    until = timezone.localtime(now or timezone.now()) + settings.AXES_COOLOFF_TIME
+    until = timezone.localtime() + settings.AXES_COOLOFF_TIME
     return (
         f"Too many failed sign-ins for this username or from this address. Signing in "
         f"is locked for {minutes} minutes: try again after {until:%H:%M %Z}. Each attempt "

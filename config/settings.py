@@ -175,10 +175,11 @@ SESSION_COOKIE_AGE = BILLING_SESSION_IDLE_MINUTES * 60
 # from that address is refused, even with the right password, until that long has
 # passed without another attempt. Both sign-in pages (the back office's and the
 # admin's) go through it; AxesStandaloneBackend refuses a locked-out sign-in before
-# ModelBackend checks the password. A successful sign-in clears the failures of its
-# username and address. Attempts are rows in the database (axes' tables), so every
-# process sees them; the admin lists them, and `manage.py axes_reset_username NAME`
-# or `axes_reset_ip ADDRESS` lifts a lockout early.
+# ModelBackend checks the password. A successful sign-in does not clear failures
+# (axes' AXES_RESET_ON_SUCCESS would clear the address's too, for every username).
+# Attempts are rows in the database (axes' tables), so every process sees them; the
+# admin lists them, and `manage.py axes_reset_username NAME` or `axes_reset_ip
+# ADDRESS` lifts a lockout early.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -188,7 +189,6 @@ BILLING_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("BILLING_LOGIN_LOCKOUT_MINUTE
 AXES_FAILURE_LIMIT = BILLING_LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=BILLING_LOGIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own
-AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "billing.lockout.client_ip"
 AXES_LOCKOUT_CALLABLE = "billing.lockout.lockout_response"
 AXES_VERBOSE = False  # no startup banner on every manage.py command
