@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 
 
@@ -12,3 +13,7 @@ class BillingConfig(AppConfig):
         # Permissions exist only after post_migrate, so the ready-made groups are
         # made (and kept up to date) there, not in a data migration.
         post_migrate.connect(ensure_groups, sender=self)
+
+        from billing.middleware import stamp_signed_in_session
+
+        user_logged_in.connect(stamp_signed_in_session, dispatch_uid="billing-session-stamp")

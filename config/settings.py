@@ -6,10 +6,12 @@ DATABASE_URL (PostgreSQL); `manage.py check --deploy` is then clean. See README.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,19 +49,27 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "djmoney",
     "django_htmx",
+    "axes",
     "billing",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files are answered here, cacheable; nothing below sees them.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Everything else is never cached (billing/middleware.py).
+    "billing.middleware.NeverCacheMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "billing.middleware.SessionIdleTimeoutMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -74,6 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -136,6 +147,52 @@ STORAGES = {
     },
 }
 
+# Content-Security-Policy on every response (Django's ContentSecurityPolicyMiddleware;
+# docs/decisions.md, "A strict Content-Security-Policy, the admin included"). Scripts
+# and styles come only from our own origin (static files): no inline <script>, no
+# style="" attribute, no eval. An inline block would need the request's nonce
+# ({{ csp_nonce }}); none does. The Django admin needs nothing looser.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+
+# Sessions end after BILLING_SESSION_IDLE_MINUTES without a request (docs/decisions.md,
+# "Signed out after 30 idle minutes"): billing.middleware.SessionIdleTimeoutMiddleware
+# saves a signed-in session at most once a minute, moving its expiry (and the
+# cookie's) that far ahead again.
+BILLING_SESSION_IDLE_MINUTES = int(os.environ.get("BILLING_SESSION_IDLE_MINUTES", 30))
+SESSION_COOKIE_AGE = BILLING_SESSION_IDLE_MINUTES * 60
+
+# Sign-in throttling (django-axes; docs/decisions.md, "Throttled sign-ins"). After
+# BILLING_LOGIN_FAILURE_LIMIT failed sign-ins for one username, or from one address,
+# within BILLING_LOGIN_LOCKOUT_MINUTES of each other, signing in as that username or
+# from that address is refused, even with the right password, until that long has
+# passed without another attempt. Both sign-in pages (the back office's and the
+# admin's) go through it; AxesStandaloneBackend refuses a locked-out sign-in before
+# ModelBackend checks the password. A successful sign-in does not clear failures
+# (axes' AXES_RESET_ON_SUCCESS would clear the address's too, for every username).
+# Attempts are rows in the database (axes' tables), so every process sees them; the
+# admin lists them, and `manage.py axes_reset_username NAME` or `axes_reset_ip
+# ADDRESS` lifts a lockout early.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+BILLING_LOGIN_FAILURE_LIMIT = int(os.environ.get("BILLING_LOGIN_FAILURE_LIMIT", 5))
+BILLING_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("BILLING_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_FAILURE_LIMIT = BILLING_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=BILLING_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own
+AXES_CLIENT_IP_CALLABLE = "billing.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "billing.lockout.lockout_response"
+AXES_VERBOSE = False  # no startup banner on every manage.py command
+
 # The back office's own sign-in page (billing/urls.py); the admin keeps its own.
 LOGIN_URL = "billing:login"
 LOGIN_REDIRECT_URL = "billing:dashboard"
@@ -160,8 +217,19 @@ BILLING_DEFAULT_GATEWAY = os.environ.get("BILLING_DEFAULT_GATEWAY", "sandbox")
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 BILLING_GATEWAY_TIMEOUT = float(os.environ.get("BILLING_GATEWAY_TIMEOUT", 20))
 
-if not DEBUG:
+# DJANGO_BEHIND_PROXY=true: the app is reached only through a reverse proxy (load
+# balancer, nginx) that terminates TLS, sets X-Forwarded-Proto on every request
+# (overwriting what the client sent) and appends the address it saw to
+# X-Forwarded-For. Only then are those headers believed: X-Forwarded-Proto for
+# request.is_secure() (without it the HTTPS redirect below would loop behind such a
+# proxy), X-Forwarded-For's last entry for the address sign-ins are throttled by
+# (billing.lockout.client_ip). Without a proxy a client could send them itself, so
+# they are ignored.
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -1,8 +1,15 @@
-"""config.settings.database_config: what DATABASE_URL and its companions give."""
+"""config/settings.py: what the environment gives."""
+
+import runpy
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+import config.settings
 from config.settings import database_config
+
+SETTINGS_FILE = Path(config.settings.__file__)
 
 
 def test_postgresql_keeps_the_url_s_options_and_prepares_the_payment_statement(monkeypatch):
@@ -24,3 +31,46 @@ def test_sqlite_is_made_safe_for_concurrent_writers(monkeypatch, tmp_path):
     options = database_config()["OPTIONS"]
     assert options["transaction_mode"] == "IMMEDIATE"
     assert "journal_mode=WAL" in options["init_command"]
+
+
+def settings_from(monkeypatch, **environ):
+    """config/settings.py's names, as that environment would give them."""
+    for name in (
+        "DJANGO_BEHIND_PROXY",
+        "DJANGO_DEBUG",
+        "DJANGO_SECRET_KEY",
+        "BILLING_SESSION_IDLE_MINUTES",
+        "BILLING_LOGIN_FAILURE_LIMIT",
+        "BILLING_LOGIN_LOCKOUT_MINUTES",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(SETTINGS_FILE))
+
+
+@pytest.mark.parametrize("debug", ["true", "false"])
+def test_the_forwarded_proto_header_is_believed_only_behind_a_proxy(monkeypatch, debug):
+    production = {"DJANGO_DEBUG": debug, "DJANGO_SECRET_KEY": "x"}
+    assert "SECURE_PROXY_SSL_HEADER" not in settings_from(monkeypatch, **production)
+    behind = settings_from(monkeypatch, DJANGO_BEHIND_PROXY="true", **production)
+    assert behind["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+def test_the_session_idle_timeout_comes_from_the_environment(monkeypatch):
+    assert settings_from(monkeypatch)["SESSION_COOKIE_AGE"] == 30 * 60
+    shorter = settings_from(monkeypatch, BILLING_SESSION_IDLE_MINUTES="15")
+    assert shorter["SESSION_COOKIE_AGE"] == 15 * 60
+
+
+def test_sign_in_throttling_comes_from_the_environment(monkeypatch):
+    default = settings_from(monkeypatch)
+    assert (default["AXES_FAILURE_LIMIT"], default["AXES_COOLOFF_TIME"]) == (
+        5,
+        timedelta(minutes=15),
+    )
+    stricter = settings_from(
+        monkeypatch, BILLING_LOGIN_FAILURE_LIMIT="3", BILLING_LOGIN_LOCKOUT_MINUTES="60"
+    )
+    assert stricter["AXES_FAILURE_LIMIT"] == 3
+    assert stricter["AXES_COOLOFF_TIME"] == timedelta(minutes=60)

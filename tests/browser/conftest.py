@@ -4,6 +4,10 @@ Playwright cannot download its own browser here, so it launches the `chromium`
 on PATH (make test installs it). Without it the journeys are skipped, except with
 CI=true, where that is a failure. Each journey's end state is saved as a
 screenshot under test-artifacts/screenshots/ (BROWSER_ARTIFACTS overrides).
+
+Every page a journey opens runs under the site's Content-Security-Policy, and a
+journey fails if the browser reports any violation of it (`csp_violations`): an
+inline script or style, an eval, a resource from elsewhere.
 """
 
 import os
@@ -51,9 +55,45 @@ def browser():
         browser.close()
 
 
+# Each document reports every securitypolicyviolation event to the test at once
+# (through a binding, so a report survives the navigation that follows it).
+# Listening in the capture phase on the document catches all of them: the event is
+# fired at the offending element, or at the document itself (eval).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.reportCspViolation({
+    page: document.location.pathname,
+    directive: event.effectiveDirective,
+    blocked: event.blockedURI,
+    source: event.sourceFile,
+    line: event.lineNumber,
+    sample: event.sample,
+  });
+}, true);
+"""
+
+
 @pytest.fixture
-def page(browser, live_server, request):
+def csp_violations():
+    """The CSP violations the browser reported during the test (a list, appended to
+    as they happen). The test fails at teardown unless it is empty; a test that
+    provokes violations on purpose clears it."""
+    violations = []
+    yield violations
+    if violations:
+        pytest.fail(
+            "Content-Security-Policy violations:\n" + "\n".join(map(str, violations)),
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def page(browser, live_server, request, csp_violations):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.expose_binding(
+        "reportCspViolation", lambda source, violation: csp_violations.append(violation)
+    )
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
