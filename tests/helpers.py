@@ -1,13 +1,19 @@
-"""Building states through the real services, and running them side by side."""
+"""Building states through the real services, running them side by side, and
+reading the pages the views answer with."""
 
 import datetime
+import json
+import re
 import threading
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import connection
+from django.urls import reverse
 from moneyed import Money
 
-from billing import services
+from billing import permissions, services
 from billing.models import BalanceEntry, CreditNote, IdempotencyKey, InvoiceEvent, Payment, Refund
 
 MONEY_MODELS = (Payment, Refund, CreditNote, BalanceEntry, InvoiceEvent, IdempotencyKey)
@@ -36,6 +42,35 @@ def pay(invoice, actor, amount, **kwargs):
     return services.payment_record(
         invoice=invoice, amount=Money(amount, invoice.currency), actor=actor, **kwargs
     )
+
+
+def saved_card(customer, actor, token="sandbox_ok", **details):
+    """Save a card for ``customer`` at the sandbox gateway, as the default method.
+
+    ``token`` says how the sandbox answers (billing/gateways/sandbox.py); ``details``
+    override the card's brand, last4, expiry, gateway or ``default``.
+    """
+    card = {
+        "gateway": "sandbox",
+        "brand": "visa",
+        "last4": "4242",
+        "exp_month": 12,
+        "exp_year": 2040,
+        "default": True,
+        **details,
+    }
+    return services.payment_method_add(customer=customer, token=token, actor=actor, **card)
+
+
+def user_with(*codenames, username="viewer"):
+    """Staff holding only ``view_billing`` and the given billing permissions."""
+    user = get_user_model().objects.create_user(username, password="pw", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="billing", codename__in=[permissions.VIEW, *codenames]
+        )
+    )
+    return user
 
 
 def record_counts():
@@ -67,3 +102,20 @@ def run_together(count, work):
         thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads), "a thread hung"
     return results, errors
+
+
+# -- pages -------------------------------------------------------------------------
+
+
+def invoice_page(client, invoice):
+    return client.get(reverse("billing:invoice_detail", args=[invoice.pk])).content.decode()
+
+
+def text(response):
+    """A response's text with tags and runs of white space collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode())).strip()
+
+
+def triggers(response):
+    """The events an htmx response asks the page to fire (its HX-Trigger header)."""
+    return json.loads(response["HX-Trigger"])

@@ -24,7 +24,7 @@ from billing.models import (
     Refund,
 )
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, record_counts
+from tests.helpers import issued_invoice, pay, record_counts, saved_card
 
 pytestmark = pytest.mark.django_db
 
@@ -66,16 +66,7 @@ def admin_client(client, superuser):
 def records(superuser):
     """One of every kind of record, made through the real services."""
     customer = CustomerFactory()
-    services.payment_method_add(
-        customer=customer,
-        gateway="sandbox",
-        token="tok_visa",
-        brand="Visa",
-        last4="4242",
-        exp_month=12,
-        exp_year=2099,
-        actor=superuser,
-    )
+    saved_card(customer, superuser, "tok_visa")
     invoice = issued_invoice(customer, superuser, "100.00")
     payment = pay(invoice, superuser, "100.00", idempotency_key="admin-test")
     services.credit_note_issue(
@@ -291,16 +282,7 @@ def test_add_sandbox_test_cards_keeps_an_existing_default_and_adds_nothing_twice
     admin_client, superuser
 ):
     customer = CustomerFactory()
-    own = services.payment_method_add(
-        customer=customer,
-        gateway="sandbox",
-        token="sandbox_declined",
-        brand="Visa",
-        last4="0002",
-        exp_month=1,
-        exp_year=2030,
-        actor=superuser,
-    )
+    own = saved_card(customer, superuser, "sandbox_declined", last4="0002")
     add_test_cards(admin_client, customer)
     add_test_cards(admin_client, customer)
     methods = PaymentMethod.objects.filter(customer=customer)

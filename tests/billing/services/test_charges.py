@@ -24,7 +24,7 @@ from billing.models import (
 from billing.selectors import customer_credit
 from tests.billing.services._refusals import assert_refused
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay
+from tests.helpers import issued_invoice, pay, saved_card
 
 pytestmark = pytest.mark.django_db
 NOW = datetime.timedelta(0)
@@ -34,23 +34,9 @@ def usd(amount):
     return Money(amount, "USD")
 
 
-def card(customer, actor, token="sandbox_ok", default=True, gateway="sandbox"):
-    return services.payment_method_add(
-        customer=customer,
-        gateway=gateway,
-        token=token,
-        brand="Visa",
-        last4="4242",
-        exp_month=12,
-        exp_year=2099,
-        actor=actor,
-        default=default,
-    )
-
-
 def charged_invoice(manager, token="sandbox_ok", amount="100.00"):
     customer = CustomerFactory()
-    method = card(customer, manager, token)
+    method = saved_card(customer, manager, token)
     invoice = issued_invoice(customer, manager, amount)
     return invoice, method
 
@@ -129,7 +115,7 @@ def test_declined_charge_stays_as_a_failed_payment_with_the_reason(manager, toke
 
 def test_charge_refusals_write_nothing(manager, nobody):
     invoice, _ = charged_invoice(manager)
-    other = card(CustomerFactory(), manager)
+    other = saved_card(CustomerFactory(), manager)
     no_card = issued_invoice(CustomerFactory(), manager, "10.00")
     assert_refused("permission_denied", services.payment_charge, invoice=invoice, actor=nobody)
     assert_refused(
@@ -163,7 +149,7 @@ def test_charge_refusals_write_nothing(manager, nobody):
 
 def test_charge_refuses_a_draft_and_a_paid_invoice(manager):
     customer = CustomerFactory()
-    card(customer, manager)
+    saved_card(customer, manager)
     draft = services.invoice_create(
         customer=customer,
         currency="USD",
@@ -179,7 +165,7 @@ def test_charge_refuses_a_draft_and_a_paid_invoice(manager):
 def test_charge_with_a_gateway_that_is_not_configured_is_gateway_unavailable(manager, settings):
     settings.STRIPE_SECRET_KEY = ""
     customer = CustomerFactory()
-    card(customer, manager, token="pm_card_visa", gateway="stripe")
+    saved_card(customer, manager, token="pm_card_visa", gateway="stripe")
     invoice = issued_invoice(customer, manager, "10.00")
     error = assert_refused(
         "gateway_unavailable", services.payment_charge, invoice=invoice, actor=manager
@@ -392,7 +378,7 @@ def _draft(customer, actor, amount="80.00"):
 
 def test_issue_and_charge_issues_the_draft_and_charges_the_default_method(manager):
     customer = CustomerFactory()
-    card(customer, manager)
+    saved_card(customer, manager)
     draft = _draft(customer, manager)
 
     invoice = services.invoice_issue_and_charge(invoice=draft, actor=manager)
@@ -404,7 +390,7 @@ def test_issue_and_charge_issues_the_draft_and_charges_the_default_method(manage
 
 def test_issue_and_charge_applies_credit_first_and_charges_the_rest(manager):
     customer = CustomerFactory()
-    card(customer, manager)
+    saved_card(customer, manager)
     services.balance_adjust(customer=customer, amount=usd("30.00"), actor=manager, reason="gift")
 
     invoice = services.invoice_issue_and_charge(invoice=_draft(customer, manager), actor=manager)
@@ -417,7 +403,7 @@ def test_issue_and_charge_applies_credit_first_and_charges_the_rest(manager):
 
 def test_issue_and_charge_with_a_declined_card_leaves_an_open_invoice_and_a_failed_charge(manager):
     customer = CustomerFactory()
-    card(customer, manager, "sandbox_declined")
+    saved_card(customer, manager, "sandbox_declined")
 
     invoice = services.invoice_issue_and_charge(invoice=_draft(customer, manager), actor=manager)
 
@@ -437,7 +423,7 @@ def test_issue_and_charge_without_a_saved_method_writes_nothing(manager):
 
 def test_issue_and_charge_needs_the_charge_permission(manager, nobody):
     customer = CustomerFactory()
-    card(customer, manager)
+    saved_card(customer, manager)
     assert_refused(
         "permission_denied",
         services.invoice_issue_and_charge,

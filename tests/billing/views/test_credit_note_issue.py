@@ -1,6 +1,5 @@
 """Issue credit note: the modal, its preview, its refusals (docs/frontend.md)."""
 
-import json
 import re
 from types import SimpleNamespace
 
@@ -12,7 +11,7 @@ from billing import selectors, services
 from billing.models import CreditNote, Refund
 from tests.billing.views.conftest import htmx
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, record_counts
+from tests.helpers import issued_invoice, pay, record_counts, saved_card, text, triggers
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +24,6 @@ def url(invoice):
 
 def detail(invoice):
     return reverse("billing:invoice_detail", args=[invoice.pk])
-
-
-def text(response):
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
-
-
-def triggers(response):
-    return json.loads(response["HX-Trigger"])
 
 
 def data(**fields):
@@ -59,16 +50,7 @@ def cheque(invoice):
 
 
 def card_payment(customer, manager, token="sandbox_ok", amount="100.00"):
-    services.payment_method_add(
-        customer=customer,
-        gateway="sandbox",
-        token=token,
-        brand="visa",
-        last4="4242",
-        exp_month=12,
-        exp_year=2040,
-        actor=manager,
-    )
+    saved_card(customer, manager, token)
     invoice = issued_invoice(customer, manager, amount)
     payment = services.payment_charge(invoice=invoice, actor=manager)
     assert payment.status == "succeeded"

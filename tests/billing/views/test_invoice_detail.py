@@ -10,7 +10,7 @@ from moneyed import Money
 from billing import services
 from tests.billing.views.conftest import count_queries, htmx
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay
+from tests.helpers import issued_invoice, pay, saved_card, text
 
 pytestmark = pytest.mark.django_db
 
@@ -19,11 +19,6 @@ REGIONS = ("invoice-header", "totals", "lines", "payments", "credit-notes", "tim
 
 def url(invoice):
     return reverse("billing:invoice_detail", args=[invoice.pk])
-
-
-def text(response):
-    """The page's text with tags and runs of white space collapsed."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
 
 
 @pytest.mark.parametrize(
@@ -132,16 +127,7 @@ def test_a_draft_shows_without_number_or_payments(staff_client, clerk):
 
 def test_a_failed_charge_shows_its_failure_reason(staff_client, manager):
     customer = CustomerFactory()
-    services.payment_method_add(
-        customer=customer,
-        gateway="sandbox",
-        token="sandbox_declined",
-        brand="visa",
-        last4="0002",
-        exp_month=12,
-        exp_year=2040,
-        actor=manager,
-    )
+    saved_card(customer, manager, "sandbox_declined", last4="0002")
     invoice = issued_invoice(customer, manager, "10.00")
     payment = services.payment_charge(invoice=invoice, actor=manager)
     assert payment.status == "failed"

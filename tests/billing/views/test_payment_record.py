@@ -10,17 +10,17 @@ from moneyed import Money
 from billing import selectors
 from billing.models import CreditNote, CreditNoteReason, Payment, PaymentStatus
 from tests.billing.views.conftest import htmx
-from tests.billing.views.payment_actions import (
-    KEY,
-    OTHER_KEY,
-    fresh,
+from tests.billing.views.payment_actions import KEY, OTHER_KEY, fresh
+from tests.factories import CustomerFactory
+from tests.helpers import (
     invoice_page,
+    issued_invoice,
+    pay,
+    record_counts,
     text,
     triggers,
     user_with,
 )
-from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, record_counts
 
 pytestmark = pytest.mark.django_db
 

@@ -8,18 +8,18 @@ from moneyed import Money
 from billing import selectors, services
 from billing.models import CreditNote, Payment, Refund
 from tests.billing.views.conftest import htmx
-from tests.billing.views.payment_actions import (
-    KEY,
-    add_card,
-    form_key,
-    fresh,
+from tests.billing.views.payment_actions import KEY, form_key, fresh
+from tests.factories import CustomerFactory
+from tests.helpers import (
     invoice_page,
+    issued_invoice,
+    pay,
+    record_counts,
+    saved_card,
     text,
     triggers,
     user_with,
 )
-from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, record_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def payment(invoice, manager):
 
 
 def charged(invoice, manager, token="sandbox_ok", amount="8000"):
-    add_card(invoice.customer, manager, token=token)
+    saved_card(invoice.customer, manager, token=token)
     return services.payment_charge(
         invoice=invoice, actor=manager, amount=Money(amount, invoice.currency)
     )
