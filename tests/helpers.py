@@ -107,8 +107,17 @@ def run_together(count, work):
 # -- pages -------------------------------------------------------------------------
 
 
+def get_ok(client, url, data=None, **kwargs):
+    """GET ``url``, asserting it answered 200: a 403 or 404 page lacks every button
+    too, so a test that a page leaves something out must first know it is the page."""
+    response = client.get(url, data, **kwargs)
+    assert response.status_code == 200, f"{url} answered {response.status_code}"
+    return response
+
+
 def invoice_page(client, invoice):
-    return client.get(reverse("billing:invoice_detail", args=[invoice.pk])).content.decode()
+    """The invoice page's HTML, once it answered 200."""
+    return get_ok(client, reverse("billing:invoice_detail", args=[invoice.pk])).content.decode()
 
 
 def text(response):

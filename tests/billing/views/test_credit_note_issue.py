@@ -11,7 +11,16 @@ from billing import selectors, services
 from billing.models import CreditNote, Refund
 from tests.billing.views.conftest import htmx
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, record_counts, saved_card, text, triggers
+from tests.helpers import (
+    get_ok,
+    invoice_page,
+    issued_invoice,
+    pay,
+    record_counts,
+    saved_card,
+    text,
+    triggers,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +73,7 @@ def card_payment(customer, manager, token="sandbox_ok", amount="100.00"):
 def test_the_modal_opens_as_a_dialog_with_the_three_parts_and_the_payments(
     staff_client, invoice, cheque
 ):
-    response = staff_client.get(url(invoice), headers=htmx("modal"))
+    response = get_ok(staff_client, url(invoice), headers=htmx("modal"))
     content = response.content.decode()
     assert content.lstrip().startswith('<dialog id="modal-dialog"')
     for label in (
@@ -85,7 +94,7 @@ def test_the_modal_opens_as_a_dialog_with_the_three_parts_and_the_payments(
 
 def test_without_payments_only_the_due_can_be_reduced(staff_client, customer, manager):
     unpaid = issued_invoice(customer, manager)
-    content = staff_client.get(url(unpaid), headers=htmx("modal")).content.decode()
+    content = get_ok(staff_client, url(unpaid), headers=htmx("modal")).content.decode()
     assert 'name="reduce_due"' in content
     assert 'name="refund"' not in content and 'name="to_credit"' not in content
 
@@ -97,11 +106,11 @@ def test_without_javascript_the_modal_is_a_page(staff_client, invoice):
 def test_the_invoice_page_offers_issue_credit_note_to_managers_only(
     staff_client, client, clerk, invoice, customer, manager
 ):
-    assert ">Issue credit note</a>" in staff_client.get(detail(invoice)).content.decode()
+    assert ">Issue credit note</a>" in invoice_page(staff_client, invoice)
     draft = services.invoice_create(customer=customer, currency="USD", lines=[], actor=manager)
-    assert "Issue credit note" not in staff_client.get(detail(draft)).content.decode()
+    assert "Issue credit note" not in invoice_page(staff_client, draft)
     client.force_login(clerk)
-    assert "Issue credit note" not in client.get(detail(invoice)).content.decode()
+    assert "Issue credit note" not in invoice_page(client, invoice)
 
 
 # -- the preview ---------------------------------------------------------------------
@@ -155,8 +164,8 @@ def test_htmx_s_preview_lists_what_is_wrong_in_the_preview_region(staff_client, 
         data(preview="1", reduce_due="61", to_credit="1.005"),
         headers=htmx("credit-note-preview"),
     )
-    page = text(response)
     assert response.status_code == 200
+    page = text(response)
     assert "Move to customer credit: USD amounts have at most 2 decimals" in page
     assert "After this credit note" not in page and "Confirm" not in page
     response = staff_client.post(
@@ -358,7 +367,7 @@ def test_a_card_refund_through_a_credit_note_goes_back_to_the_card(staff_client,
     assert triggers(response)["showMessage"]["level"] == "success"
     refund = Refund.objects.get()
     assert refund.destination == "original_method" and refund.status == "succeeded"
-    assert "refund failed" not in text(staff_client.get(detail(invoice)))
+    assert "refund failed" not in text(get_ok(staff_client, detail(invoice)))
 
 
 # -- refusals: 422, next to the field or at the top, nothing written ----------------

@@ -8,7 +8,7 @@ from billing import services
 from billing.selectors import PAGE_SIZE
 from tests.billing.views.conftest import count_queries, htmx
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, saved_card, text
+from tests.helpers import get_ok, issued_invoice, pay, saved_card, text
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def test_the_customer_page_shows_details_methods_invoices_balances_and_ledger(
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_each_customer_region_comes_alone_to_htmx(staff_client, customer, region):
-    response = staff_client.get(url(customer), headers=htmx(region))
+    response = get_ok(staff_client, url(customer), headers=htmx(region))
     content = response.content.decode().strip()
     assert re.match(rf'<(section|header) id="{region}"', content), content[:200]
     assert "<html" not in content and "customer-changed from:body" in content

@@ -131,7 +131,9 @@ def test_templates_are_told_which_billing_permissions_the_user_holds(clerk, mana
 
 def test_render_modal_gives_htmx_the_dialog_and_a_browser_the_page(clerk):
     request = make_request(clerk, headers=htmx("modal"))
-    content = rendered(_htmx.render_modal(request, "toy/modal.html", {"form": ToyForm()}))
+    response = _htmx.render_modal(request, "toy/modal.html", {"form": ToyForm()})
+    assert response.status_code == 200
+    content = rendered(response)
     assert content.startswith('<dialog id="modal-dialog" class="modal">')
     assert "<html" not in content
     content = rendered(

@@ -12,7 +12,17 @@ from billing import selectors, services
 from billing.models import Invoice, Payment
 from tests.billing.views.conftest import htmx
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, record_counts, saved_card, text, triggers, user_with
+from tests.helpers import (
+    get_ok,
+    invoice_page,
+    issued_invoice,
+    pay,
+    record_counts,
+    saved_card,
+    text,
+    triggers,
+    user_with,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +91,7 @@ NEW = reverse("billing:invoice_create")
 
 
 def test_the_new_invoice_modal_opens_as_a_dialog_with_spare_line_rows(clerk_client, customer):
-    response = clerk_client.get(NEW, headers=htmx("modal"))
+    response = get_ok(clerk_client, NEW, headers=htmx("modal"))
     content = response.content.decode()
     assert content.lstrip().startswith('<dialog id="modal-dialog"')
     assert 'name="lines-TOTAL_FORMS" value="3"' in content
@@ -116,7 +126,7 @@ def test_the_customer_page_and_the_invoice_list_offer_new_invoice(
     assert ">New invoice</a>" in staff_client.get(reverse("billing:invoice_list")).content.decode()
     viewer = user_with()
     client.force_login(viewer)
-    assert "New invoice" not in client.get(reverse("billing:invoice_list")).content.decode()
+    assert "New invoice" not in get_ok(client, reverse("billing:invoice_list")).content.decode()
 
 
 def test_creating_a_draft_sends_htmx_to_its_page_with_the_lines_and_totals(clerk_client, customer):
@@ -344,7 +354,7 @@ def edit_url(invoice):
 
 def test_edit_lines_shows_the_draft_s_lines_and_spare_rows(clerk_client, customer, clerk):
     draft = draft_for(customer, clerk, ("Consulting", "100", "12.50"))
-    content = clerk_client.get(edit_url(draft), headers=htmx("modal")).content.decode()
+    content = get_ok(clerk_client, edit_url(draft), headers=htmx("modal")).content.decode()
     assert content.lstrip().startswith('<dialog id="modal-dialog"')
     assert 'value="Consulting"' in content
     assert 'value="100"' in content and 'value="12.50"' in content  # never 1E+2
@@ -385,17 +395,17 @@ def test_the_lines_of_an_issued_invoice_cannot_change(clerk_client, customer, cl
 
 
 def test_the_draft_page_offers_edit_lines_and_issue(staff_client, draft, customer, manager):
-    content = staff_client.get(detail(draft)).content.decode()
+    content = invoice_page(staff_client, draft)
     assert ">Edit lines</a>" in content and ">Issue</a>" in content
     assert "Issue and charge" not in content  # no saved method yet
     saved_card(customer, manager)
-    content = staff_client.get(detail(draft)).content.decode()
+    content = invoice_page(staff_client, draft)
     assert ">Issue and charge</a>" in content
 
 
 def test_an_empty_draft_offers_no_issue(staff_client, customer, manager):
     empty = services.invoice_create(customer=customer, currency="USD", lines=[], actor=manager)
-    content = staff_client.get(detail(empty)).content.decode()
+    content = invoice_page(staff_client, empty)
     assert ">Edit lines</a>" in content and ">Issue</a>" not in content
 
 
@@ -621,7 +631,7 @@ def test_issue_and_charge_needs_both_manage_and_charge(client, draft, customer, 
     response = client.post(charge_url(draft), {"idempotency_key": KEY}, headers=htmx("x"))
     assert response.status_code == 403
     assert "charge saved payment methods" in response.content.decode()
-    assert "Issue and charge" not in client.get(detail(draft)).content.decode()
+    assert "Issue and charge" not in invoice_page(client, draft)
     draft.refresh_from_db()
     assert draft.status == "draft"
 
@@ -671,7 +681,7 @@ def test_voiding_needs_a_reason_and_writes_nothing_without(staff_client, open_in
 
 def test_a_paid_invoice_cannot_be_voided(staff_client, open_invoice, manager):
     pay(open_invoice, manager, "10.00")
-    assert "Void invoice" not in staff_client.get(detail(open_invoice)).content.decode()
+    assert "Void invoice" not in invoice_page(staff_client, open_invoice)
     before = record_counts()
     response = staff_client.post(
         void_url(open_invoice), {"reason": "Oops"}, headers=htmx("modal-form")
@@ -687,7 +697,7 @@ def test_voiding_without_javascript_redirects(staff_client, open_invoice):
 
 
 def test_a_clerk_may_not_void_invoices(clerk_client, open_invoice):
-    assert "Void invoice" not in clerk_client.get(detail(open_invoice)).content.decode()
+    assert "Void invoice" not in invoice_page(clerk_client, open_invoice)
     assert clerk_client.get(void_url(open_invoice)).status_code == 403
     response = clerk_client.post(void_url(open_invoice), {"reason": "x"}, headers=htmx("x"))
     assert response.status_code == 403
@@ -711,13 +721,13 @@ def test_apply_credit_shows_only_when_the_customer_has_credit_in_the_currency(
     clerk_client, customer, manager
 ):
     invoice = issued_invoice(customer, manager, apply_credit=False)
-    assert "Apply credit" not in clerk_client.get(detail(invoice)).content.decode()
+    assert "Apply credit" not in invoice_page(clerk_client, invoice)
     services.balance_adjust(
         customer=customer, amount=Money("5", "EUR"), actor=manager, reason="other currency"
     )
-    assert "Apply credit" not in clerk_client.get(detail(invoice)).content.decode()
+    assert "Apply credit" not in invoice_page(clerk_client, invoice)
     give_credit(customer, manager, "30.00")
-    assert ">Apply credit</a>" in clerk_client.get(detail(invoice)).content.decode()
+    assert ">Apply credit</a>" in invoice_page(clerk_client, invoice)
 
 
 @pytest.mark.parametrize(

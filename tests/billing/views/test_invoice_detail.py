@@ -10,7 +10,7 @@ from moneyed import Money
 from billing import services
 from tests.billing.views.conftest import count_queries, htmx
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, saved_card, text
+from tests.helpers import get_ok, issued_invoice, pay, saved_card, text
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +86,7 @@ def test_the_page_shows_header_totals_lines_payments_credit_notes_and_timeline(
 
 def test_pending_charges_show_only_when_there_are_some(staff_client, clerk):
     invoice = issued_invoice(CustomerFactory(), clerk)
-    assert "Pending charges" not in text(staff_client.get(url(invoice)))
+    assert "Pending charges" not in text(get_ok(staff_client, url(invoice)))
 
 
 def test_a_paid_by_credit_invoice_says_so(staff_client, manager):
@@ -142,7 +142,7 @@ def test_each_region_comes_alone_to_htmx_and_refreshes_on_invoice_changed(
     staff_client, clerk, region
 ):
     invoice = issued_invoice(CustomerFactory(), clerk)
-    response = staff_client.get(url(invoice), headers=htmx(region))
+    response = get_ok(staff_client, url(invoice), headers=htmx(region))
     content = response.content.decode().strip()
     assert re.match(rf'<(section|header) id="{region}"', content), content[:200]
     assert "<html" not in content
