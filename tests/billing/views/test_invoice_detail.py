@@ -89,6 +89,17 @@ def test_pending_charges_show_only_when_there_are_some(staff_client, clerk):
     assert "Pending charges" not in text(get_ok(staff_client, url(invoice)))
 
 
+def test_a_charge_the_gateway_did_not_answer_shows_in_the_totals_as_pending(staff_client, clerk):
+    customer = CustomerFactory()
+    saved_card(customer, clerk, "sandbox_timeout_not_charged")
+    invoice = issued_invoice(customer, clerk, "2000.00")
+    payment = services.payment_charge(invoice=invoice, actor=clerk, amount=Money("1234.50", "USD"))
+    assert payment.status == "pending"
+    page = text(get_ok(staff_client, url(invoice)))
+    assert "Pending charges 1,234.50 USD" in page
+    assert "Due 2,000.00 USD" in page  # reserved, not yet paid
+
+
 def test_a_paid_by_credit_invoice_says_so(staff_client, manager):
     invoice = issued_invoice(CustomerFactory(), manager, "40.00")
     services.credit_note_issue(
