@@ -15,6 +15,7 @@ from moneyed import Money
 
 from billing import permissions, services
 from billing.models import BalanceEntry, CreditNote, IdempotencyKey, InvoiceEvent, Payment, Refund
+from tests.factories import CustomerFactory
 
 MONEY_MODELS = (Payment, Refund, CreditNote, BalanceEntry, InvoiceEvent, IdempotencyKey)
 
@@ -36,11 +37,29 @@ def issued_invoice(customer, actor, amount="100.00", currency=None, apply_credit
     return services.invoice_issue(invoice=draft, actor=actor, apply_credit=apply_credit)
 
 
+def invoice_with_card(actor, token="sandbox_ok", amount="100.00"):
+    """An issued invoice of a new customer whose default method is a sandbox card."""
+    customer = CustomerFactory()
+    saved_card(customer, actor, token)
+    return issued_invoice(customer, actor, amount)
+
+
 def pay(invoice, actor, amount, **kwargs):
     kwargs.setdefault("method", "cash")
     kwargs.setdefault("paid_at", datetime.date.today())
     return services.payment_record(
         invoice=invoice, amount=Money(amount, invoice.currency), actor=actor, **kwargs
+    )
+
+
+def refund_to_card(payment, actor, amount):
+    """Refund ``amount`` of a charge back through its gateway."""
+    return services.payment_refund(
+        payment=payment,
+        amount=Money(amount, payment.currency),
+        destination="original_method",
+        actor=actor,
+        reason="requested_by_customer",
     )
 
 

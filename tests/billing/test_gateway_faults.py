@@ -18,16 +18,9 @@ from billing.errors import BillingError
 from billing.integrity import find_disagreements
 from billing.models import Invoice, Payment, PaymentMethodKind, PaymentStatus, SandboxCharge
 from billing.services import charges
-from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, run_together, saved_card
+from tests.helpers import invoice_with_card, run_together
 
 NOW = datetime.timedelta(0)
-
-
-def invoice_with_card(actor, token="sandbox_ok", amount="100.00"):
-    customer = CustomerFactory()
-    saved_card(customer, actor, token)
-    return issued_invoice(customer, actor, amount)
 
 
 def assert_gateway_agrees_with_the_books():

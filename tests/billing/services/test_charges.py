@@ -1,12 +1,11 @@
-"""payment_charge, payment_retry, invoice_issue_and_charge, gateway refunds and
-the reconciliation, against the built-in sandbox gateway."""
+"""payment_charge, payment_retry, invoice_issue_and_charge and gateway refunds,
+against the built-in sandbox gateway (their reconciliation: test_reconcile.py)."""
 
 import datetime
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.utils import timezone
 from moneyed import Money
 
@@ -24,10 +23,9 @@ from billing.models import (
 from billing.selectors import customer_credit
 from tests.billing.services._refusals import assert_refused
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, saved_card
+from tests.helpers import invoice_with_card, issued_invoice, pay, refund_to_card, saved_card
 
 pytestmark = pytest.mark.django_db
-NOW = datetime.timedelta(0)
 
 
 def usd(amount):
@@ -35,18 +33,8 @@ def usd(amount):
 
 
 def charged_invoice(manager, token="sandbox_ok", amount="100.00"):
-    customer = CustomerFactory()
-    method = saved_card(customer, manager, token)
-    invoice = issued_invoice(customer, manager, amount)
-    return invoice, method
-
-
-def reconcile(actor):
-    return services.reconcile_pending(actor=actor, older_than=NOW)
-
-
-def pay_args(*, invoice, actor, amount):
-    return pay(invoice, actor, amount)
+    invoice = invoice_with_card(manager, token, amount)
+    return invoice, invoice.customer.payment_methods.get()
 
 
 def kinds(invoice):
@@ -194,7 +182,7 @@ def test_a_pending_charge_reserves_its_amount_against_other_payments(manager):
     assert invoice.amount_pending == usd("60.00")
     assert invoice.amount_due == usd("100.00")
     assert "payment_unknown" in kinds(invoice)
-    assert_refused("overpayment", pay_args, invoice=invoice, actor=manager, amount="40.01")
+    assert_refused("overpayment", pay, invoice=invoice, actor=manager, amount="40.01")
     assert_refused(
         "overpayment", services.payment_charge, invoice=invoice, actor=manager, amount=usd("40.01")
     )
@@ -205,74 +193,7 @@ def test_a_pending_charge_reserves_its_amount_against_other_payments(manager):
     assert find_disagreements() == []
 
 
-# -- reconciliation -----------------------------------------------------------
-
-
-def test_reconcile_records_money_the_gateway_took_after_a_timeout(manager):
-    invoice, _ = charged_invoice(manager, "sandbox_timeout_charged")
-    payment = services.payment_charge(invoice=invoice, actor=manager)
-
-    report = reconcile(manager)
-
-    assert report.settled == 1
-    payment.refresh_from_db()
-    assert payment.status == PaymentStatus.SUCCEEDED
-    invoice.refresh_from_db()
-    assert invoice.status == InvoiceStatus.PAID and invoice.amount_pending == usd("0.00")
-    assert find_disagreements() == []
-
-
-def test_reconcile_fails_a_charge_the_gateway_never_took(manager):
-    invoice, _ = charged_invoice(manager, "sandbox_timeout_not_charged")
-    payment = services.payment_charge(invoice=invoice, actor=manager)
-
-    reconcile(manager)
-
-    payment.refresh_from_db()
-    assert payment.status == PaymentStatus.FAILED
-    assert "no money was taken" in payment.failure_reason
-    invoice.refresh_from_db()
-    assert (invoice.amount_due, invoice.amount_pending) == (usd("100.00"), usd("0.00"))
-    assert find_disagreements() == []
-
-
-def test_reconcile_leaves_recent_pending_charges_alone(manager):
-    invoice, _ = charged_invoice(manager, "sandbox_timeout_not_charged")
-    payment = services.payment_charge(invoice=invoice, actor=manager)
-
-    report = services.reconcile_pending(actor=manager, older_than=datetime.timedelta(hours=1))
-
-    assert report.settled == 0
-    payment.refresh_from_db()
-    assert payment.status == PaymentStatus.PENDING
-
-
-def test_reconcile_dry_run_writes_nothing(manager):
-    invoice, _ = charged_invoice(manager, "sandbox_timeout_charged")
-    payment = services.payment_charge(invoice=invoice, actor=manager)
-
-    report = services.reconcile_pending(actor=manager, older_than=NOW, dry_run=True)
-
-    assert report.settled == 1
-    payment.refresh_from_db()
-    assert payment.status == PaymentStatus.PENDING
-
-
-def test_reconcile_payments_command_settles_and_reports(manager):
-    invoice, _ = charged_invoice(manager, "sandbox_timeout_charged")
-    services.payment_charge(invoice=invoice, actor=manager)
-    out = []
-
-    call_command("reconcile_payments", actor="manager", older_than=0, stdout=_Collect(out))
-
-    assert "succeeded" in "".join(out) and "settled 1" in "".join(out)
-    invoice.refresh_from_db()
-    assert invoice.status == InvoiceStatus.PAID
-
-
-def test_reconcile_payments_command_needs_a_real_actor(db):
-    with pytest.raises(CommandError, match="no active user"):
-        call_command("reconcile_payments", actor="ghost")
+# -- retries -----------------------------------------------------------------
 
 
 class _Collect:
@@ -284,9 +205,6 @@ class _Collect:
 
     def flush(self):
         pass
-
-
-# -- retries -----------------------------------------------------------------
 
 
 def test_retry_makes_a_new_attempt_with_a_new_key(manager):
@@ -435,16 +353,6 @@ def test_issue_and_charge_needs_the_charge_permission(manager, nobody):
 # -- refunds back to the card ---------------------------------------------------
 
 
-def refund_to_card(payment, actor, amount):
-    return services.payment_refund(
-        payment=payment,
-        amount=usd(amount),
-        destination="original_method",
-        actor=actor,
-        reason="requested_by_customer",
-    )
-
-
 def test_refund_to_the_card_goes_through_the_gateway_and_the_due_grows_back(manager):
     invoice, _ = charged_invoice(manager)
     payment = services.payment_charge(invoice=invoice, actor=manager)
@@ -476,53 +384,6 @@ def test_a_refund_the_gateway_refuses_leaves_everything_as_it_was(manager):
     assert (invoice.amount_paid, invoice.amount_due) == (usd("100.00"), usd("0.00"))
     assert payment.amount_refunded == usd("0.00")
     assert invoice.events.get(kind="refund_failed").message == refund.failure_reason
-    assert find_disagreements() == []
-
-
-def test_a_pending_gateway_refund_reserves_the_due_it_gives_back_until_reconciled(manager):
-    invoice, _ = charged_invoice(manager, "sandbox_refund_timeout")
-    payment = services.payment_charge(invoice=invoice, actor=manager)
-
-    refund = refund_to_card(payment, manager, "40.00")
-
-    assert refund.status == RefundStatus.PENDING
-    invoice.refresh_from_db()
-    assert (invoice.amount_due, invoice.amount_pending) == (usd("40.00"), usd("40.00"))
-    assert_refused("overpayment", pay_args, invoice=invoice, actor=manager, amount="0.01")
-    assert_refused(
-        "refund_exceeds_payment", refund_to_card, payment=payment, actor=manager, amount="60.01"
-    )
-    assert find_disagreements() == []
-
-    reconcile(manager)
-
-    refund.refresh_from_db()
-    invoice.refresh_from_db()
-    assert refund.status == RefundStatus.SUCCEEDED
-    assert (invoice.amount_due, invoice.amount_pending) == (usd("40.00"), usd("0.00"))
-    pay(invoice, manager, "40.00")
-    assert find_disagreements() == []
-
-
-def test_reconcile_fails_a_refund_the_gateway_has_no_record_of(manager):
-    invoice, _ = charged_invoice(manager)
-    payment = services.payment_charge(invoice=invoice, actor=manager)
-    # A crash after phase one: the pending refund is committed, the gateway never called.
-    from billing.services import refunds
-    from billing.services._common import Idempotency
-
-    key = Idempotency("payment_refund", None, {}, manager)
-    refund, _ = refunds._refund_begin(
-        key, payment, usd("25.00"), "original_method", manager, reason="other"
-    )
-
-    reconcile(manager)
-
-    refund.refresh_from_db()
-    invoice.refresh_from_db()
-    assert refund.status == RefundStatus.FAILED
-    assert (invoice.amount_paid, invoice.amount_due) == (usd("100.00"), usd("0.00"))
-    assert invoice.status == InvoiceStatus.PAID
     assert find_disagreements() == []
 
 
