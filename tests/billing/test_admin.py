@@ -24,7 +24,7 @@ from billing.models import (
     Refund,
 )
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, record_counts, saved_card
+from tests.helpers import get_ok, issued_invoice, pay, record_counts, saved_card
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +116,7 @@ def test_money_records_cannot_be_added_or_deleted(admin_client, records):
 
 def test_delete_selected_action_is_not_offered(admin_client, records):
     for model in ALL_MODELS:
-        response = admin_client.get(admin_url(model, "changelist"))
+        response = get_ok(admin_client, admin_url(model, "changelist"))
         assert "delete_selected" not in response.content.decode(), model.__name__
 
 
@@ -297,7 +297,7 @@ def test_add_sandbox_test_cards_is_offered_only_with_the_sandbox_gateway(admin_c
     assert "add_sandbox_test_cards" in page.content.decode()
 
     settings.BILLING_DEFAULT_GATEWAY = "stripe"
-    page = admin_client.get(admin_url(Customer, "changelist"))
+    page = get_ok(admin_client, admin_url(Customer, "changelist"))
     assert "add_sandbox_test_cards" not in page.content.decode()
     add_test_cards(admin_client, customer)
     assert not PaymentMethod.objects.filter(customer=customer).exists()
