@@ -24,7 +24,7 @@ from billing.models import (
     Refund,
 )
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, record_counts
+from tests.helpers import get_ok, issued_invoice, pay, record_counts, saved_card
 
 pytestmark = pytest.mark.django_db
 
@@ -66,16 +66,7 @@ def admin_client(client, superuser):
 def records(superuser):
     """One of every kind of record, made through the real services."""
     customer = CustomerFactory()
-    services.payment_method_add(
-        customer=customer,
-        gateway="sandbox",
-        token="tok_visa",
-        brand="Visa",
-        last4="4242",
-        exp_month=12,
-        exp_year=2099,
-        actor=superuser,
-    )
+    saved_card(customer, superuser, "tok_visa")
     invoice = issued_invoice(customer, superuser, "100.00")
     payment = pay(invoice, superuser, "100.00", idempotency_key="admin-test")
     services.credit_note_issue(
@@ -125,7 +116,7 @@ def test_money_records_cannot_be_added_or_deleted(admin_client, records):
 
 def test_delete_selected_action_is_not_offered(admin_client, records):
     for model in ALL_MODELS:
-        response = admin_client.get(admin_url(model, "changelist"))
+        response = get_ok(admin_client, admin_url(model, "changelist"))
         assert "delete_selected" not in response.content.decode(), model.__name__
 
 
@@ -291,16 +282,7 @@ def test_add_sandbox_test_cards_keeps_an_existing_default_and_adds_nothing_twice
     admin_client, superuser
 ):
     customer = CustomerFactory()
-    own = services.payment_method_add(
-        customer=customer,
-        gateway="sandbox",
-        token="sandbox_declined",
-        brand="Visa",
-        last4="0002",
-        exp_month=1,
-        exp_year=2030,
-        actor=superuser,
-    )
+    own = saved_card(customer, superuser, "sandbox_declined", last4="0002")
     add_test_cards(admin_client, customer)
     add_test_cards(admin_client, customer)
     methods = PaymentMethod.objects.filter(customer=customer)
@@ -315,7 +297,7 @@ def test_add_sandbox_test_cards_is_offered_only_with_the_sandbox_gateway(admin_c
     assert "add_sandbox_test_cards" in page.content.decode()
 
     settings.BILLING_DEFAULT_GATEWAY = "stripe"
-    page = admin_client.get(admin_url(Customer, "changelist"))
+    page = get_ok(admin_client, admin_url(Customer, "changelist"))
     assert "add_sandbox_test_cards" not in page.content.decode()
     add_test_cards(admin_client, customer)
     assert not PaymentMethod.objects.filter(customer=customer).exists()

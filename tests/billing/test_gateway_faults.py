@@ -18,29 +18,9 @@ from billing.errors import BillingError
 from billing.integrity import find_disagreements
 from billing.models import Invoice, Payment, PaymentMethodKind, PaymentStatus, SandboxCharge
 from billing.services import charges
-from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, run_together
+from tests.helpers import invoice_with_card, run_together
 
 NOW = datetime.timedelta(0)
-
-
-def card(customer, actor, token):
-    return services.payment_method_add(
-        customer=customer,
-        gateway="sandbox",
-        token=token,
-        brand="Visa",
-        last4="4242",
-        exp_month=1,
-        exp_year=2099,
-        actor=actor,
-    )
-
-
-def invoice_with_card(actor, token="sandbox_ok", amount="100.00"):
-    customer = CustomerFactory()
-    card(customer, actor, token)
-    return issued_invoice(customer, actor, amount)
 
 
 def assert_gateway_agrees_with_the_books():

@@ -13,26 +13,13 @@ from billing import services
 from billing.models import CreditNote, Invoice
 from tests.browser.conftest import sign_in
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay
+from tests.helpers import issued_invoice, pay, saved_card
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def dialog(page):
     return page.locator("dialog#modal-dialog")
-
-
-def add_card(customer, actor, token):
-    services.payment_method_add(
-        customer=customer,
-        gateway="sandbox",
-        token=token,
-        brand="visa",
-        last4="0002",
-        exp_month=12,
-        exp_year=2040,
-        actor=actor,
-    )
 
 
 def test_a_new_draft_with_an_extra_line_then_issued_with_credit(page, manager):
@@ -104,7 +91,7 @@ def test_a_new_draft_finds_its_customer_by_typing(page, manager):
 
 def test_issue_and_charge_with_a_declined_card_leaves_the_invoice_issued(page, clerk):
     customer = CustomerFactory()
-    add_card(customer, clerk, "sandbox_declined")
+    saved_card(customer, clerk, "sandbox_declined", last4="0002")
     draft = services.invoice_create(
         customer=customer,
         currency="USD",

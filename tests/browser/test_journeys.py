@@ -11,12 +11,11 @@ import pytest
 from moneyed import Money
 from playwright.sync_api import expect
 
-from billing import services
 from billing.models import Invoice, InvoiceStatus, PaymentStatus, Refund
 from billing.selectors import customer_credit
 from tests.browser.conftest import sign_in
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay
+from tests.helpers import issued_invoice, pay, saved_card
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -177,16 +176,7 @@ def test_adjust_a_balance_then_apply_it_to_an_invoice(page, manager):
 
 def test_charge_a_saved_card_that_is_declined_then_retry(page, clerk):
     customer = CustomerFactory()
-    card = services.payment_method_add(
-        customer=customer,
-        gateway="sandbox",
-        token="sandbox_declined",
-        brand="Visa",
-        last4="0002",
-        exp_month=12,
-        exp_year=2099,
-        actor=clerk,
-    )
+    card = saved_card(customer, clerk, "sandbox_declined", last4="0002")
     invoice = issued_invoice(customer, clerk, "100.00")
     sign_in(page, "clerk")
     open_invoice(page, invoice)

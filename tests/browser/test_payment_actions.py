@@ -5,10 +5,9 @@ import pytest
 from playwright.sync_api import expect
 
 from billing.models import Payment
-from tests.billing.views.payment_actions import add_card
 from tests.browser.conftest import sign_in
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice
+from tests.helpers import issued_invoice, saved_card
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,7 +59,7 @@ def test_writing_off_the_rest_of_a_short_payment(page, manager):
 
 def test_a_declined_charge_keeps_the_modal_open_and_shows_the_failed_payment(page, manager):
     customer = CustomerFactory(currency="USD")
-    add_card(customer, manager, token="sandbox_declined", last4="0002")
+    saved_card(customer, manager, token="sandbox_declined", last4="0002")
     invoice = issued_invoice(customer, manager, "120.00")
     sign_in(page, "manager")
     page.goto(f"/invoices/{invoice.pk}/")

@@ -1,12 +1,11 @@
-"""payment_charge, payment_retry, invoice_issue_and_charge, gateway refunds and
-the reconciliation, against the built-in sandbox gateway."""
+"""payment_charge, payment_retry, invoice_issue_and_charge and gateway refunds,
+against the built-in sandbox gateway (their reconciliation: test_reconcile.py)."""
 
 import datetime
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.utils import timezone
 from moneyed import Money
 
@@ -24,43 +23,18 @@ from billing.models import (
 from billing.selectors import customer_credit
 from tests.billing.services._refusals import assert_refused
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay
+from tests.helpers import invoice_with_card, issued_invoice, pay, refund_to_card, saved_card
 
 pytestmark = pytest.mark.django_db
-NOW = datetime.timedelta(0)
 
 
 def usd(amount):
     return Money(amount, "USD")
 
 
-def card(customer, actor, token="sandbox_ok", default=True, gateway="sandbox"):
-    return services.payment_method_add(
-        customer=customer,
-        gateway=gateway,
-        token=token,
-        brand="Visa",
-        last4="4242",
-        exp_month=12,
-        exp_year=2099,
-        actor=actor,
-        default=default,
-    )
-
-
 def charged_invoice(manager, token="sandbox_ok", amount="100.00"):
-    customer = CustomerFactory()
-    method = card(customer, manager, token)
-    invoice = issued_invoice(customer, manager, amount)
-    return invoice, method
-
-
-def reconcile(actor):
-    return services.reconcile_pending(actor=actor, older_than=NOW)
-
-
-def pay_args(*, invoice, actor, amount):
-    return pay(invoice, actor, amount)
+    invoice = invoice_with_card(manager, token, amount)
+    return invoice, invoice.customer.payment_methods.get()
 
 
 def kinds(invoice):
@@ -129,7 +103,7 @@ def test_declined_charge_stays_as_a_failed_payment_with_the_reason(manager, toke
 
 def test_charge_refusals_write_nothing(manager, nobody):
     invoice, _ = charged_invoice(manager)
-    other = card(CustomerFactory(), manager)
+    other = saved_card(CustomerFactory(), manager)
     no_card = issued_invoice(CustomerFactory(), manager, "10.00")
     assert_refused("permission_denied", services.payment_charge, invoice=invoice, actor=nobody)
     assert_refused(
@@ -163,7 +137,7 @@ def test_charge_refusals_write_nothing(manager, nobody):
 
 def test_charge_refuses_a_draft_and_a_paid_invoice(manager):
     customer = CustomerFactory()
-    card(customer, manager)
+    saved_card(customer, manager)
     draft = services.invoice_create(
         customer=customer,
         currency="USD",
@@ -179,7 +153,7 @@ def test_charge_refuses_a_draft_and_a_paid_invoice(manager):
 def test_charge_with_a_gateway_that_is_not_configured_is_gateway_unavailable(manager, settings):
     settings.STRIPE_SECRET_KEY = ""
     customer = CustomerFactory()
-    card(customer, manager, token="pm_card_visa", gateway="stripe")
+    saved_card(customer, manager, token="pm_card_visa", gateway="stripe")
     invoice = issued_invoice(customer, manager, "10.00")
     error = assert_refused(
         "gateway_unavailable", services.payment_charge, invoice=invoice, actor=manager
@@ -208,7 +182,7 @@ def test_a_pending_charge_reserves_its_amount_against_other_payments(manager):
     assert invoice.amount_pending == usd("60.00")
     assert invoice.amount_due == usd("100.00")
     assert "payment_unknown" in kinds(invoice)
-    assert_refused("overpayment", pay_args, invoice=invoice, actor=manager, amount="40.01")
+    assert_refused("overpayment", pay, invoice=invoice, actor=manager, amount="40.01")
     assert_refused(
         "overpayment", services.payment_charge, invoice=invoice, actor=manager, amount=usd("40.01")
     )
@@ -219,74 +193,7 @@ def test_a_pending_charge_reserves_its_amount_against_other_payments(manager):
     assert find_disagreements() == []
 
 
-# -- reconciliation -----------------------------------------------------------
-
-
-def test_reconcile_records_money_the_gateway_took_after_a_timeout(manager):
-    invoice, _ = charged_invoice(manager, "sandbox_timeout_charged")
-    payment = services.payment_charge(invoice=invoice, actor=manager)
-
-    report = reconcile(manager)
-
-    assert report.settled == 1
-    payment.refresh_from_db()
-    assert payment.status == PaymentStatus.SUCCEEDED
-    invoice.refresh_from_db()
-    assert invoice.status == InvoiceStatus.PAID and invoice.amount_pending == usd("0.00")
-    assert find_disagreements() == []
-
-
-def test_reconcile_fails_a_charge_the_gateway_never_took(manager):
-    invoice, _ = charged_invoice(manager, "sandbox_timeout_not_charged")
-    payment = services.payment_charge(invoice=invoice, actor=manager)
-
-    reconcile(manager)
-
-    payment.refresh_from_db()
-    assert payment.status == PaymentStatus.FAILED
-    assert "no money was taken" in payment.failure_reason
-    invoice.refresh_from_db()
-    assert (invoice.amount_due, invoice.amount_pending) == (usd("100.00"), usd("0.00"))
-    assert find_disagreements() == []
-
-
-def test_reconcile_leaves_recent_pending_charges_alone(manager):
-    invoice, _ = charged_invoice(manager, "sandbox_timeout_not_charged")
-    payment = services.payment_charge(invoice=invoice, actor=manager)
-
-    report = services.reconcile_pending(actor=manager, older_than=datetime.timedelta(hours=1))
-
-    assert report.settled == 0
-    payment.refresh_from_db()
-    assert payment.status == PaymentStatus.PENDING
-
-
-def test_reconcile_dry_run_writes_nothing(manager):
-    invoice, _ = charged_invoice(manager, "sandbox_timeout_charged")
-    payment = services.payment_charge(invoice=invoice, actor=manager)
-
-    report = services.reconcile_pending(actor=manager, older_than=NOW, dry_run=True)
-
-    assert report.settled == 1
-    payment.refresh_from_db()
-    assert payment.status == PaymentStatus.PENDING
-
-
-def test_reconcile_payments_command_settles_and_reports(manager):
-    invoice, _ = charged_invoice(manager, "sandbox_timeout_charged")
-    services.payment_charge(invoice=invoice, actor=manager)
-    out = []
-
-    call_command("reconcile_payments", actor="manager", older_than=0, stdout=_Collect(out))
-
-    assert "succeeded" in "".join(out) and "settled 1" in "".join(out)
-    invoice.refresh_from_db()
-    assert invoice.status == InvoiceStatus.PAID
-
-
-def test_reconcile_payments_command_needs_a_real_actor(db):
-    with pytest.raises(CommandError, match="no active user"):
-        call_command("reconcile_payments", actor="ghost")
+# -- retries -----------------------------------------------------------------
 
 
 class _Collect:
@@ -298,9 +205,6 @@ class _Collect:
 
     def flush(self):
         pass
-
-
-# -- retries -----------------------------------------------------------------
 
 
 def test_retry_makes_a_new_attempt_with_a_new_key(manager):
@@ -392,7 +296,7 @@ def _draft(customer, actor, amount="80.00"):
 
 def test_issue_and_charge_issues_the_draft_and_charges_the_default_method(manager):
     customer = CustomerFactory()
-    card(customer, manager)
+    saved_card(customer, manager)
     draft = _draft(customer, manager)
 
     outcome = services.invoice_issue_and_charge(invoice=draft, actor=manager)
@@ -407,7 +311,7 @@ def test_issue_and_charge_issues_the_draft_and_charges_the_default_method(manage
 
 def test_issue_and_charge_applies_credit_first_and_charges_the_rest(manager):
     customer = CustomerFactory()
-    card(customer, manager)
+    saved_card(customer, manager)
     services.balance_adjust(customer=customer, amount=usd("30.00"), actor=manager, reason="gift")
 
     outcome = services.invoice_issue_and_charge(invoice=_draft(customer, manager), actor=manager)
@@ -422,7 +326,7 @@ def test_issue_and_charge_applies_credit_first_and_charges_the_rest(manager):
 
 def test_issue_and_charge_with_a_declined_card_leaves_an_open_invoice_and_a_failed_charge(manager):
     customer = CustomerFactory()
-    card(customer, manager, "sandbox_declined")
+    saved_card(customer, manager, "sandbox_declined")
 
     outcome = services.invoice_issue_and_charge(invoice=_draft(customer, manager), actor=manager)
 
@@ -443,7 +347,7 @@ def test_issue_and_charge_without_a_saved_method_writes_nothing(manager):
 
 def test_issue_and_charge_needs_the_charge_permission(manager, nobody):
     customer = CustomerFactory()
-    card(customer, manager)
+    saved_card(customer, manager)
     assert_refused(
         "permission_denied",
         services.invoice_issue_and_charge,
@@ -453,16 +357,6 @@ def test_issue_and_charge_needs_the_charge_permission(manager, nobody):
 
 
 # -- refunds back to the card ---------------------------------------------------
-
-
-def refund_to_card(payment, actor, amount):
-    return services.payment_refund(
-        payment=payment,
-        amount=usd(amount),
-        destination="original_method",
-        actor=actor,
-        reason="requested_by_customer",
-    )
 
 
 def test_refund_to_the_card_goes_through_the_gateway_and_the_due_grows_back(manager):
@@ -496,53 +390,6 @@ def test_a_refund_the_gateway_refuses_leaves_everything_as_it_was(manager):
     assert (invoice.amount_paid, invoice.amount_due) == (usd("100.00"), usd("0.00"))
     assert payment.amount_refunded == usd("0.00")
     assert invoice.events.get(kind="refund_failed").message == refund.failure_reason
-    assert find_disagreements() == []
-
-
-def test_a_pending_gateway_refund_reserves_the_due_it_gives_back_until_reconciled(manager):
-    invoice, _ = charged_invoice(manager, "sandbox_refund_timeout")
-    payment = services.payment_charge(invoice=invoice, actor=manager)
-
-    refund = refund_to_card(payment, manager, "40.00")
-
-    assert refund.status == RefundStatus.PENDING
-    invoice.refresh_from_db()
-    assert (invoice.amount_due, invoice.amount_pending) == (usd("40.00"), usd("40.00"))
-    assert_refused("overpayment", pay_args, invoice=invoice, actor=manager, amount="0.01")
-    assert_refused(
-        "refund_exceeds_payment", refund_to_card, payment=payment, actor=manager, amount="60.01"
-    )
-    assert find_disagreements() == []
-
-    reconcile(manager)
-
-    refund.refresh_from_db()
-    invoice.refresh_from_db()
-    assert refund.status == RefundStatus.SUCCEEDED
-    assert (invoice.amount_due, invoice.amount_pending) == (usd("40.00"), usd("0.00"))
-    pay(invoice, manager, "40.00")
-    assert find_disagreements() == []
-
-
-def test_reconcile_fails_a_refund_the_gateway_has_no_record_of(manager):
-    invoice, _ = charged_invoice(manager)
-    payment = services.payment_charge(invoice=invoice, actor=manager)
-    # A crash after phase one: the pending refund is committed, the gateway never called.
-    from billing.services import refunds
-    from billing.services._common import Idempotency
-
-    key = Idempotency("payment_refund", None, {}, manager)
-    refund, _ = refunds._refund_begin(
-        key, payment, usd("25.00"), "original_method", manager, reason="other"
-    )
-
-    reconcile(manager)
-
-    refund.refresh_from_db()
-    invoice.refresh_from_db()
-    assert refund.status == RefundStatus.FAILED
-    assert (invoice.amount_paid, invoice.amount_due) == (usd("100.00"), usd("0.00"))
-    assert invoice.status == InvoiceStatus.PAID
     assert find_disagreements() == []
 
 

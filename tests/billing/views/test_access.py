@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from tests.billing.views.conftest import htmx
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice
+from tests.helpers import get_ok, issued_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +100,7 @@ def test_the_admin_stays_at_admin(staff_client):
 
 
 def test_every_page_carries_csrf_for_htmx_and_loads_htmx_from_static(staff_client):
-    content = staff_client.get(reverse("billing:dashboard")).content.decode()
+    content = get_ok(staff_client, reverse("billing:dashboard")).content.decode()
     assert 'hx-headers=\'{"X-CSRFToken": "' in content
     assert "/static/django_htmx/htmx-2.min.js" in content
     assert "/static/js/app.js" in content

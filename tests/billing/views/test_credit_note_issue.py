@@ -1,6 +1,5 @@
 """Issue credit note: the modal, its preview, its refusals (docs/frontend.md)."""
 
-import json
 import re
 
 import pytest
@@ -11,7 +10,16 @@ from billing import selectors, services
 from billing.models import CreditNote, Invoice, Payment, Refund
 from tests.billing.views.conftest import htmx
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, record_counts
+from tests.helpers import (
+    get_ok,
+    invoice_page,
+    issued_invoice,
+    pay,
+    record_counts,
+    saved_card,
+    text,
+    triggers,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -24,14 +32,6 @@ def url(invoice):
 
 def detail(invoice):
     return reverse("billing:invoice_detail", args=[invoice.pk])
-
-
-def text(response):
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
-
-
-def triggers(response):
-    return json.loads(response["HX-Trigger"])
 
 
 def data(**fields):
@@ -58,16 +58,7 @@ def cheque(invoice):
 
 
 def card_payment(customer, manager, token="sandbox_ok", amount="100.00"):
-    services.payment_method_add(
-        customer=customer,
-        gateway="sandbox",
-        token=token,
-        brand="visa",
-        last4="4242",
-        exp_month=12,
-        exp_year=2040,
-        actor=manager,
-    )
+    saved_card(customer, manager, token)
     invoice = issued_invoice(customer, manager, amount)
     payment = services.payment_charge(invoice=invoice, actor=manager)
     assert payment.status == "succeeded"
@@ -81,7 +72,7 @@ def card_payment(customer, manager, token="sandbox_ok", amount="100.00"):
 def test_the_modal_opens_as_a_dialog_with_the_three_parts_and_the_payments(
     staff_client, invoice, cheque
 ):
-    response = staff_client.get(url(invoice), headers=htmx("modal"))
+    response = get_ok(staff_client, url(invoice), headers=htmx("modal"))
     content = response.content.decode()
     assert content.lstrip().startswith('<dialog id="modal-dialog"')
     for label in (
@@ -102,7 +93,7 @@ def test_the_modal_opens_as_a_dialog_with_the_three_parts_and_the_payments(
 
 def test_without_payments_only_the_due_can_be_reduced(staff_client, customer, manager):
     unpaid = issued_invoice(customer, manager)
-    content = staff_client.get(url(unpaid), headers=htmx("modal")).content.decode()
+    content = get_ok(staff_client, url(unpaid), headers=htmx("modal")).content.decode()
     assert 'name="reduce_due"' in content
     assert 'name="refund"' not in content and 'name="to_credit"' not in content
 
@@ -114,11 +105,11 @@ def test_without_javascript_the_modal_is_a_page(staff_client, invoice):
 def test_the_invoice_page_offers_issue_credit_note_to_managers_only(
     staff_client, client, clerk, invoice, customer, manager
 ):
-    assert ">Issue credit note</a>" in staff_client.get(detail(invoice)).content.decode()
+    assert ">Issue credit note</a>" in invoice_page(staff_client, invoice)
     draft = services.invoice_create(customer=customer, currency="USD", lines=[], actor=manager)
-    assert "Issue credit note" not in staff_client.get(detail(draft)).content.decode()
+    assert "Issue credit note" not in invoice_page(staff_client, draft)
     client.force_login(clerk)
-    assert "Issue credit note" not in client.get(detail(invoice)).content.decode()
+    assert "Issue credit note" not in invoice_page(client, invoice)
 
 
 # -- the preview ---------------------------------------------------------------------
@@ -172,8 +163,8 @@ def test_htmx_s_preview_lists_what_is_wrong_in_the_preview_region(staff_client, 
         data(preview="1", reduce_due="61", to_credit="1.005"),
         headers=htmx("credit-note-preview"),
     )
-    page = text(response)
     assert response.status_code == 200
+    page = text(response)
     assert "Move to customer credit: USD amounts have at most 2 decimals" in page
     assert "After this credit note" not in page and "Confirm" not in page
     response = staff_client.post(
@@ -387,7 +378,7 @@ def test_a_card_refund_through_a_credit_note_goes_back_to_the_card(staff_client,
     assert triggers(response)["showMessage"]["level"] == "success"
     refund = Refund.objects.get()
     assert refund.destination == "original_method" and refund.status == "succeeded"
-    assert "refund failed" not in text(staff_client.get(detail(invoice)))
+    assert "refund failed" not in text(get_ok(staff_client, detail(invoice)))
 
 
 # -- refusals: 422, next to the field or at the top, nothing written ----------------

@@ -11,7 +11,7 @@ from billing.models import BalanceEntry, IdempotencyKey, Payment
 from billing.selectors import customer_credit
 from tests.billing.views.conftest import htmx
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, record_counts
+from tests.helpers import get_ok, issued_invoice, record_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +119,7 @@ def test_pay_out_and_apply_credit_are_offered_only_where_they_can_act(staff_clie
     services.balance_adjust(
         customer=customer, amount=Money("1.000", "KWD"), actor=manager, reason="Goodwill"
     )
-    content = staff_client.get(page(customer)).content.decode()
+    content = get_ok(staff_client, page(customer)).content.decode()
     assert pay_out_url(customer, "KWD") in content
     assert pay_out_url(customer, "USD") not in content  # Nothing left to pay out.
     assert "Apply credit" not in content  # No KWD invoice to pay.
@@ -127,7 +127,7 @@ def test_pay_out_and_apply_credit_are_offered_only_where_they_can_act(staff_clie
 
 
 def test_clerks_may_apply_credit_but_see_no_adjust_or_pay_out(clerk_client, customer, invoice):
-    content = clerk_client.get(page(customer)).content.decode()
+    content = get_ok(clerk_client, page(customer)).content.decode()
     assert "Apply credit" in content
     assert "Adjust balance" not in content and "Pay out" not in content
 
@@ -161,7 +161,7 @@ def test_the_apply_credit_modal_offers_the_payable_invoices_and_the_most_it_can(
     services.payment_record(
         invoice=paid, amount=jpy("100"), method="cash", paid_at=paid.issue_date, actor=manager
     )
-    content = staff_client.get(apply_url(customer), headers=htmx("modal")).content.decode()
+    content = get_ok(staff_client, apply_url(customer), headers=htmx("modal")).content.decode()
     assert content.lstrip().startswith('<dialog id="modal-dialog"')
     assert f'<option value="{invoice.pk}" selected>{invoice.number} — 48,000 JPY due' in content
     assert paid.number not in content

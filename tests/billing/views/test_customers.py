@@ -8,7 +8,7 @@ from billing import services
 from billing.selectors import PAGE_SIZE
 from tests.billing.views.conftest import count_queries, htmx
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay
+from tests.helpers import get_ok, issued_invoice, pay, saved_card, text
 
 pytestmark = pytest.mark.django_db
 
@@ -20,33 +20,15 @@ def url(customer):
     return reverse("billing:customer_detail", args=[customer.pk])
 
 
-def text(response):
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
-
-
 def names(response):
     return re.findall(r'<a href="/customers/\d+/">([^<]+)</a>', response.content.decode())
-
-
-def add_card(customer, actor, last4="4242", default=True, exp_year=2040):
-    return services.payment_method_add(
-        customer=customer,
-        gateway="sandbox",
-        token="sandbox_ok",
-        brand="visa",
-        last4=last4,
-        exp_month=3,
-        exp_year=exp_year,
-        actor=actor,
-        default=default,
-    )
 
 
 @pytest.fixture
 def customer(manager):
     customer = CustomerFactory(name="Tanaka Trading", currency="JPY", external_ref="T-1")
-    add_card(customer, manager, "4242")
-    add_card(customer, manager, "0005", default=False, exp_year=2020)
+    saved_card(customer, manager)
+    saved_card(customer, manager, last4="0005", default=False, exp_month=3, exp_year=2020)
     invoice = issued_invoice(customer, manager, "48000")
     pay(invoice, manager, "50000", excess_to_credit=True)
     services.balance_adjust(
@@ -76,7 +58,7 @@ def test_the_customer_page_shows_details_methods_invoices_balances_and_ledger(
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_each_customer_region_comes_alone_to_htmx(staff_client, customer, region):
-    response = staff_client.get(url(customer), headers=htmx(region))
+    response = get_ok(staff_client, url(customer), headers=htmx(region))
     content = response.content.decode().strip()
     assert re.match(rf'<(section|header) id="{region}"', content), content[:200]
     assert "<html" not in content and "customer-changed from:body" in content
@@ -87,7 +69,7 @@ def test_the_customer_page_query_count_does_not_grow_with_rows(staff_client, man
     quiet = CustomerFactory()
     busy = CustomerFactory()
     for index in range(8):
-        add_card(busy, manager, f"{index:04d}", default=index == 0)
+        saved_card(busy, manager, last4=f"{index:04d}", default=index == 0)
         invoice = issued_invoice(busy, manager, "10.00", apply_credit=False)
         pay(invoice, manager, "15.00", excess_to_credit=True)
     assert count_queries(staff_client, url(quiet)) == count_queries(staff_client, url(busy))

@@ -1,5 +1,4 @@
 import datetime
-import re
 from decimal import Decimal
 
 import pytest
@@ -10,16 +9,12 @@ from billing import selectors, services
 from billing.models import Invoice
 from tests.billing.views.conftest import count_queries
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay
+from tests.helpers import issued_invoice, pay, text
 
 pytestmark = pytest.mark.django_db
 
 URL = reverse("billing:dashboard")
 TODAY = datetime.date(2026, 6, 15)  # a Monday
-
-
-def text(response):
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
 
 
 def due_in(customer, actor, amount, days, currency=None):

@@ -135,7 +135,9 @@ def test_templates_ask_djangos_perms_which_agrees_with_permissions_has(clerk, ma
 
 def test_render_modal_gives_htmx_the_dialog_and_a_browser_the_page(clerk):
     request = make_request(clerk, headers=htmx("modal"))
-    content = rendered(_htmx.render_modal(request, "toy/modal.html", {"form": ToyForm()}))
+    response = _htmx.render_modal(request, "toy/modal.html", {"form": ToyForm()})
+    assert response.status_code == 200
+    content = rendered(response)
     assert content.startswith(f"{DIALOG}>")
     assert "<html" not in content and '<h2 id="modal-title">Toy</h2>' in content
     content = rendered(

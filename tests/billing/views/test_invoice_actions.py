@@ -1,40 +1,32 @@
 """Invoice lifecycle actions: new draft, edit lines, issue, issue and charge,
 void, apply credit (docs/frontend.md, "Invoice lifecycle and credit note actions")."""
 
-import json
 import re
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 from moneyed import Money
 
 from billing import selectors, services
 from billing.models import Invoice, Payment
 from tests.billing.views.conftest import htmx
-from tests.factories import CustomerFactory, UserFactory
-from tests.helpers import issued_invoice, pay, record_counts
+from tests.factories import CustomerFactory
+from tests.helpers import (
+    get_ok,
+    invoice_page,
+    issued_invoice,
+    pay,
+    record_counts,
+    saved_card,
+    text,
+    triggers,
+    user_with,
+)
 
 pytestmark = pytest.mark.django_db
 
 KEY = "6f1c1a9e-4f8e-4a8e-9c43-2f4d1e0b9a11"
-
-
-def text(response):
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
-
-
-def triggers(response):
-    return json.loads(response["HX-Trigger"])
-
-
-def user_with(*codenames, username="limited"):
-    user = UserFactory(username=username)
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="billing", codename__in=codenames)
-    )
-    return user
 
 
 def draft_for(customer, actor, *lines):
@@ -46,20 +38,6 @@ def draft_for(customer, actor, *lines):
             for d, q, p in lines or [("Consulting", "1", "100.00")]
         ],
         actor=actor,
-    )
-
-
-def add_card(customer, actor, token="sandbox_ok", brand="visa", last4="4242"):
-    return services.payment_method_add(
-        customer=customer,
-        gateway="sandbox",
-        token=token,
-        brand=brand,
-        last4=last4,
-        exp_month=12,
-        exp_year=2040,
-        actor=actor,
-        default=True,
     )
 
 
@@ -113,7 +91,7 @@ NEW = reverse("billing:invoice_create")
 
 
 def test_the_new_invoice_modal_opens_as_a_dialog_with_spare_line_rows(clerk_client, customer):
-    response = clerk_client.get(NEW, headers=htmx("modal"))
+    response = get_ok(clerk_client, NEW, headers=htmx("modal"))
     content = response.content.decode()
     assert content.lstrip().startswith('<dialog id="modal-dialog"')
     assert 'name="lines-TOTAL_FORMS" value="3"' in content
@@ -146,9 +124,9 @@ def test_the_customer_page_and_the_invoice_list_offer_new_invoice(
     page = staff_client.get(reverse("billing:customer_detail", args=[customer.pk]))
     assert f'href="{NEW}?customer={customer.pk}"' in page.content.decode()
     assert ">New invoice</a>" in staff_client.get(reverse("billing:invoice_list")).content.decode()
-    viewer = user_with("view_billing", username="viewer")
+    viewer = user_with()
     client.force_login(viewer)
-    assert "New invoice" not in client.get(reverse("billing:invoice_list")).content.decode()
+    assert "New invoice" not in get_ok(client, reverse("billing:invoice_list")).content.decode()
 
 
 def test_creating_a_draft_sends_htmx_to_its_page_with_the_lines_and_totals(clerk_client, customer):
@@ -356,7 +334,7 @@ def test_add_line_keeps_the_chosen_customer_checked(clerk_client, customer):
 
 
 def test_only_people_who_manage_invoices_may_make_drafts(client, nobody, customer):
-    viewer = user_with("view_billing", username="viewer")
+    viewer = user_with()
     client.force_login(viewer)
     assert client.get(NEW).status_code == 403
     response = client.post(NEW, {"customer": customer.pk, **lines_data(row("Work", "1", "5"))})
@@ -376,7 +354,7 @@ def edit_url(invoice):
 
 def test_edit_lines_shows_the_draft_s_lines_and_spare_rows(clerk_client, customer, clerk):
     draft = draft_for(customer, clerk, ("Consulting", "100", "12.50"))
-    content = clerk_client.get(edit_url(draft), headers=htmx("modal")).content.decode()
+    content = get_ok(clerk_client, edit_url(draft), headers=htmx("modal")).content.decode()
     assert content.lstrip().startswith('<dialog id="modal-dialog"')
     assert 'value="Consulting"' in content
     assert 'value="100"' in content and 'value="12.50"' in content  # never 1E+2
@@ -417,17 +395,17 @@ def test_the_lines_of_an_issued_invoice_cannot_change(clerk_client, customer, cl
 
 
 def test_the_draft_page_offers_edit_lines_and_issue(staff_client, draft, customer, manager):
-    content = staff_client.get(detail(draft)).content.decode()
+    content = invoice_page(staff_client, draft)
     assert ">Edit lines</a>" in content and ">Issue</a>" in content
     assert "Issue and charge" not in content  # no saved method yet
-    add_card(customer, manager)
-    content = staff_client.get(detail(draft)).content.decode()
+    saved_card(customer, manager)
+    content = invoice_page(staff_client, draft)
     assert ">Issue and charge</a>" in content
 
 
 def test_an_empty_draft_offers_no_issue(staff_client, customer, manager):
     empty = services.invoice_create(customer=customer, currency="USD", lines=[], actor=manager)
-    content = staff_client.get(detail(empty)).content.decode()
+    content = invoice_page(staff_client, empty)
     assert ">Edit lines</a>" in content and ">Issue</a>" not in content
 
 
@@ -510,7 +488,7 @@ def test_issuing_without_javascript_redirects_with_the_message(clerk_client, dra
 
 
 def test_only_people_who_manage_invoices_may_issue(client, draft, nobody):
-    viewer = user_with("view_billing", "charge_payment", username="viewer")
+    viewer = user_with("charge_payment")
     for user in (nobody, viewer):
         client.force_login(user)
         assert client.get(issue_url(draft)).status_code == 403
@@ -530,7 +508,7 @@ def test_the_issue_and_charge_modal_shows_the_card_and_the_amount_after_credit(
     clerk_client, manager
 ):
     customer = CustomerFactory(currency="JPY")
-    add_card(customer, manager, brand="jcb", last4="0005")
+    saved_card(customer, manager, brand="jcb", last4="0005")
     give_credit(customer, manager, "8000")
     draft = draft_for(customer, manager, ("Seats", "4", "12000"))
     content = text(clerk_client.get(charge_url(draft), headers=htmx("modal")))
@@ -542,7 +520,7 @@ def test_the_issue_and_charge_modal_shows_the_card_and_the_amount_after_credit(
 def test_issue_and_charge_with_a_good_card_issues_and_pays_the_invoice(
     clerk_client, draft, customer, manager
 ):
-    add_card(customer, manager, token="sandbox_ok")
+    saved_card(customer, manager, token="sandbox_ok")
     response = clerk_client.post(charge_url(draft), {"idempotency_key": KEY}, headers=htmx("x"))
     assert response.status_code == 204
     draft.refresh_from_db()
@@ -558,7 +536,7 @@ def test_issue_and_charge_with_a_good_card_issues_and_pays_the_invoice(
 def test_a_declined_card_still_issues_the_invoice_with_a_warning(
     clerk_client, draft, customer, manager
 ):
-    add_card(customer, manager, token="sandbox_declined")
+    saved_card(customer, manager, token="sandbox_declined")
     response = clerk_client.post(charge_url(draft), {"idempotency_key": KEY}, headers=htmx("x"))
     assert response.status_code == 204
     draft.refresh_from_db()
@@ -574,7 +552,7 @@ def test_a_declined_card_still_issues_the_invoice_with_a_warning(
 def test_a_charge_without_an_answer_stays_pending_for_reconciliation(
     clerk_client, draft, customer, manager
 ):
-    add_card(customer, manager, token="sandbox_timeout_charged")
+    saved_card(customer, manager, token="sandbox_timeout_charged")
     response = clerk_client.post(charge_url(draft), {"idempotency_key": KEY}, headers=htmx("x"))
     assert response.status_code == 204
     message = triggers(response)["showMessage"]
@@ -587,7 +565,7 @@ def test_a_charge_without_an_answer_stays_pending_for_reconciliation(
 def test_a_declined_card_without_javascript_redirects_with_a_warning(
     clerk_client, draft, customer, manager
 ):
-    add_card(customer, manager, token="sandbox_declined")
+    saved_card(customer, manager, token="sandbox_declined")
     response = clerk_client.post(charge_url(draft), {"idempotency_key": KEY}, follow=True)
     content = response.content.decode()
     assert response.redirect_chain[-1][0] == detail(draft)
@@ -598,7 +576,7 @@ def test_a_declined_card_without_javascript_redirects_with_a_warning(
 def test_issue_and_charge_applies_credit_first_and_charges_the_rest(
     clerk_client, draft, customer, manager
 ):
-    add_card(customer, manager)
+    saved_card(customer, manager)
     give_credit(customer, manager, "30.00")
     response = clerk_client.post(charge_url(draft), {"idempotency_key": KEY}, headers=htmx("x"))
     assert list(triggers(response))[:2] == ["invoice-changed", "customer-changed"]
@@ -609,7 +587,7 @@ def test_issue_and_charge_applies_credit_first_and_charges_the_rest(
 def test_issue_and_charge_charges_nothing_when_credit_pays_it_all(
     clerk_client, draft, customer, manager
 ):
-    add_card(customer, manager)
+    saved_card(customer, manager)
     give_credit(customer, manager, "150.00")
     response = clerk_client.post(charge_url(draft), {"idempotency_key": KEY}, headers=htmx("x"))
     draft.refresh_from_db()
@@ -622,7 +600,7 @@ def test_issue_and_charge_charges_nothing_when_credit_pays_it_all(
 
 
 def test_a_double_submit_of_issue_and_charge_charges_once(clerk_client, draft, customer, manager):
-    add_card(customer, manager)
+    saved_card(customer, manager)
     first = clerk_client.post(charge_url(draft), {"idempotency_key": KEY}, headers=htmx("x"))
     counts = record_counts()
     second = clerk_client.post(charge_url(draft), {"idempotency_key": KEY}, headers=htmx("x"))
@@ -646,14 +624,14 @@ def test_issue_and_charge_without_a_saved_method_is_refused_and_writes_nothing(c
 
 
 def test_issue_and_charge_needs_both_manage_and_charge(client, draft, customer, manager):
-    add_card(customer, manager)
-    issuer = user_with("view_billing", "manage_invoices", username="issuer")
+    saved_card(customer, manager)
+    issuer = user_with("manage_invoices", username="issuer")
     client.force_login(issuer)
     assert client.get(charge_url(draft)).status_code == 403
     response = client.post(charge_url(draft), {"idempotency_key": KEY}, headers=htmx("x"))
     assert response.status_code == 403
     assert "charge saved payment methods" in response.content.decode()
-    assert "Issue and charge" not in client.get(detail(draft)).content.decode()
+    assert "Issue and charge" not in invoice_page(client, draft)
     draft.refresh_from_db()
     assert draft.status == "draft"
 
@@ -703,7 +681,7 @@ def test_voiding_needs_a_reason_and_writes_nothing_without(staff_client, open_in
 
 def test_a_paid_invoice_cannot_be_voided(staff_client, open_invoice, manager):
     pay(open_invoice, manager, "10.00")
-    assert "Void invoice" not in staff_client.get(detail(open_invoice)).content.decode()
+    assert "Void invoice" not in invoice_page(staff_client, open_invoice)
     before = record_counts()
     response = staff_client.post(
         void_url(open_invoice), {"reason": "Oops"}, headers=htmx("modal-form")
@@ -719,7 +697,7 @@ def test_voiding_without_javascript_redirects(staff_client, open_invoice):
 
 
 def test_a_clerk_may_not_void_invoices(clerk_client, open_invoice):
-    assert "Void invoice" not in clerk_client.get(detail(open_invoice)).content.decode()
+    assert "Void invoice" not in invoice_page(clerk_client, open_invoice)
     assert clerk_client.get(void_url(open_invoice)).status_code == 403
     response = clerk_client.post(void_url(open_invoice), {"reason": "x"}, headers=htmx("x"))
     assert response.status_code == 403
@@ -743,13 +721,13 @@ def test_apply_credit_shows_only_when_the_customer_has_credit_in_the_currency(
     clerk_client, customer, manager
 ):
     invoice = issued_invoice(customer, manager, apply_credit=False)
-    assert "Apply credit" not in clerk_client.get(detail(invoice)).content.decode()
+    assert "Apply credit" not in invoice_page(clerk_client, invoice)
     services.balance_adjust(
         customer=customer, amount=Money("5", "EUR"), actor=manager, reason="other currency"
     )
-    assert "Apply credit" not in clerk_client.get(detail(invoice)).content.decode()
+    assert "Apply credit" not in invoice_page(clerk_client, invoice)
     give_credit(customer, manager, "30.00")
-    assert ">Apply credit</a>" in clerk_client.get(detail(invoice)).content.decode()
+    assert ">Apply credit</a>" in invoice_page(clerk_client, invoice)
 
 
 @pytest.mark.parametrize(

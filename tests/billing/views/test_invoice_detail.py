@@ -10,7 +10,7 @@ from moneyed import Money
 from billing import services
 from tests.billing.views.conftest import count_queries, htmx
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay
+from tests.helpers import get_ok, issued_invoice, pay, saved_card, text
 
 pytestmark = pytest.mark.django_db
 
@@ -19,11 +19,6 @@ REGIONS = ("invoice-header", "totals", "lines", "payments", "credit-notes", "tim
 
 def url(invoice):
     return reverse("billing:invoice_detail", args=[invoice.pk])
-
-
-def text(response):
-    """The page's text with tags and runs of white space collapsed."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
 
 
 @pytest.mark.parametrize(
@@ -91,7 +86,18 @@ def test_the_page_shows_header_totals_lines_payments_credit_notes_and_timeline(
 
 def test_pending_charges_show_only_when_there_are_some(staff_client, clerk):
     invoice = issued_invoice(CustomerFactory(), clerk)
-    assert "Pending charges" not in text(staff_client.get(url(invoice)))
+    assert "Pending charges" not in text(get_ok(staff_client, url(invoice)))
+
+
+def test_a_charge_the_gateway_did_not_answer_shows_in_the_totals_as_pending(staff_client, clerk):
+    customer = CustomerFactory()
+    saved_card(customer, clerk, "sandbox_timeout_not_charged")
+    invoice = issued_invoice(customer, clerk, "2000.00")
+    payment = services.payment_charge(invoice=invoice, actor=clerk, amount=Money("1234.50", "USD"))
+    assert payment.status == "pending"
+    page = text(get_ok(staff_client, url(invoice)))
+    assert "Pending charges 1,234.50 USD" in page
+    assert "Due 2,000.00 USD" in page  # reserved, not yet paid
 
 
 def test_a_paid_by_credit_invoice_says_so(staff_client, manager):
@@ -132,16 +138,7 @@ def test_a_draft_shows_without_number_or_payments(staff_client, clerk):
 
 def test_a_failed_charge_shows_its_failure_reason(staff_client, manager):
     customer = CustomerFactory()
-    services.payment_method_add(
-        customer=customer,
-        gateway="sandbox",
-        token="sandbox_declined",
-        brand="visa",
-        last4="0002",
-        exp_month=12,
-        exp_year=2040,
-        actor=manager,
-    )
+    saved_card(customer, manager, "sandbox_declined", last4="0002")
     invoice = issued_invoice(customer, manager, "10.00")
     payment = services.payment_charge(invoice=invoice, actor=manager)
     assert payment.status == "failed"
@@ -156,7 +153,7 @@ def test_each_region_comes_alone_to_htmx_and_refreshes_on_invoice_changed(
     staff_client, clerk, region
 ):
     invoice = issued_invoice(CustomerFactory(), clerk)
-    response = staff_client.get(url(invoice), headers=htmx(region))
+    response = get_ok(staff_client, url(invoice), headers=htmx(region))
     content = response.content.decode().strip()
     assert re.match(rf'<(section|header) id="{region}"', content), content[:200]
     assert "<html" not in content

@@ -11,7 +11,7 @@ from billing.models import Invoice
 from billing.selectors import PAGE_SIZE
 from tests.billing.views.conftest import count_queries, htmx
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay
+from tests.helpers import get_ok, issued_invoice, pay
 
 pytestmark = pytest.mark.django_db
 
@@ -61,8 +61,11 @@ def test_an_htmx_filter_request_gets_only_the_table_with_vary_and_a_clean_pushed
     staff_client, acme, clerk
 ):
     issued_invoice(acme, clerk)
-    response = staff_client.get(
-        URL, {"status": "open", "q": "", "currency": ""}, headers=htmx("invoice-table")
+    response = get_ok(
+        staff_client,
+        URL,
+        {"status": "open", "q": "", "currency": ""},
+        headers=htmx("invoice-table"),
     )
     content = response.content.decode()
     assert content.lstrip().startswith('<section id="invoice-table"')
@@ -118,9 +121,9 @@ def test_filtering_by_issue_date_range_sorts_by_issue_date(staff_client, acme, c
     # Created after the others, but issued earliest: the date sort puts it last.
     early = issued_invoice(acme, clerk)
     Invoice.objects.filter(pk=early.pk).update(issue_date=datetime.date(2026, 3, 1))
-    response = staff_client.get(URL, {"issued_from": "2026-03-01", "issued_to": "2026-04-30"})
+    response = get_ok(staff_client, URL, {"issued_from": "2026-03-01", "issued_to": "2026-04-30"})
     assert listed(response) == [april.number, march.number, early.number]
-    response = staff_client.get(URL, {"issued_from": "2026-05-01"})
+    response = get_ok(staff_client, URL, {"issued_from": "2026-05-01"})
     assert listed(response)[-1] != early.number
     assert march.number not in listed(response)
 
@@ -164,14 +167,14 @@ def test_filters_that_do_not_parse_are_ignored_and_shown(staff_client, acme, cle
 def test_pages_go_older_and_back_without_a_count(staff_client, acme, clerk):
     invoices = [draft(acme, clerk) for _ in range(PAGE_SIZE + 5)]
     newest_first = [str(i) for i in reversed(invoices)]
-    first = staff_client.get(URL)
+    first = get_ok(staff_client, URL)
     assert listed(first) == newest_first[:PAGE_SIZE]
     after = re.search(r'href="/invoices/\?after=(\d+)"', first.content.decode()).group(1)
-    second = staff_client.get(URL, {"after": after})
+    second = get_ok(staff_client, URL, {"after": after})
     assert listed(second) == newest_first[PAGE_SIZE:]
     assert "Next ›" not in second.content.decode()
     before = re.search(r'href="/invoices/\?before=(\d+)"', second.content.decode()).group(1)
-    back = staff_client.get(URL, {"before": before})
+    back = get_ok(staff_client, URL, {"before": before})
     assert listed(back) == newest_first[:PAGE_SIZE]
     assert "‹ Previous" not in back.content.decode()
 

@@ -9,7 +9,7 @@ from billing import services
 from billing.selectors import PAGE_SIZE
 from tests.billing.views.conftest import count_queries, htmx
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay
+from tests.helpers import get_ok, issued_invoice, pay
 
 pytestmark = pytest.mark.django_db
 
@@ -32,13 +32,13 @@ def test_payments_list_newest_first_and_filters_by_status_method_and_currency(
     cheque = pay(invoice, manager, "20.00", method="cheque", details={"cheque_number": "77"})
     services.payment_void(payment=cash, actor=manager, reason="Recorded twice")
     yen = pay(issued_invoice(CustomerFactory(currency="JPY"), manager, "5000"), manager, "5000")
-    page = text(staff_client.get(PAYMENTS))
+    page = text(get_ok(staff_client, PAYMENTS))
     assert page.index("5,000 JPY") < page.index("Cheque #77") < page.index("Cash Voided")
-    assert "Cheque #77" in text(staff_client.get(PAYMENTS, {"method": "cheque"}))
-    assert "Cash" not in text(staff_client.get(PAYMENTS, {"method": "cheque"}))
-    voided = text(staff_client.get(PAYMENTS, {"status": "voided"}))
+    assert "Cheque #77" in text(get_ok(staff_client, PAYMENTS, {"method": "cheque"}))
+    assert "Cash" not in text(get_ok(staff_client, PAYMENTS, {"method": "cheque"}))
+    voided = text(get_ok(staff_client, PAYMENTS, {"status": "voided"}))
     assert "10.00 USD" in voided and "20.00 USD" not in voided
-    assert "5,000 JPY" not in text(staff_client.get(PAYMENTS, {"currency": "USD"}))
+    assert "5,000 JPY" not in text(get_ok(staff_client, PAYMENTS, {"currency": "USD"}))
     assert cheque.pk and yen.pk
 
 
@@ -66,11 +66,11 @@ def test_credit_notes_list_filters_by_reason_and_currency(staff_client, manager)
     services.credit_note_issue(
         invoice=kwd, actor=manager, reason="duplicate", reduce_due=Money("0.125", "KWD")
     )
-    page = text(staff_client.get(CREDIT_NOTES))
+    page = text(get_ok(staff_client, CREDIT_NOTES))
     assert "Goodwill" in page and "Duplicate" in page and "0.125 KWD" in page
-    goodwill = text(staff_client.get(CREDIT_NOTES, {"reason": "goodwill"}))
+    goodwill = text(get_ok(staff_client, CREDIT_NOTES, {"reason": "goodwill"}))
     assert "Goodwill" in goodwill and "0.125 KWD" not in goodwill
-    assert "10.00 USD" not in text(staff_client.get(CREDIT_NOTES, {"currency": "KWD"}))
+    assert "10.00 USD" not in text(get_ok(staff_client, CREDIT_NOTES, {"currency": "KWD"}))
 
 
 def test_credit_notes_list_query_count_does_not_grow_with_rows(staff_client, manager):
@@ -93,13 +93,13 @@ def test_payments_list_filters_by_customer_payment_date_and_search(staff_client,
     acme_invoice = issued_invoice(acme, manager, "100.00")
     pay(acme_invoice, manager, "11.00", paid_at=today - datetime.timedelta(days=10))
     pay(issued_invoice(CustomerFactory(name="Globex"), manager, "100.00"), manager, "22.00")
-    by_customer = staff_client.get(PAYMENTS, {"customer": acme.pk})
+    by_customer = get_ok(staff_client, PAYMENTS, {"customer": acme.pk})
     assert "11.00 USD" in text(by_customer) and "22.00 USD" not in text(by_customer)
     assert "Customer:" in by_customer.content.decode()  # The chip that removes the filter.
-    recent = text(staff_client.get(PAYMENTS, {"paid_from": today.isoformat()}))
+    recent = text(get_ok(staff_client, PAYMENTS, {"paid_from": today.isoformat()}))
     assert "22.00 USD" in recent and "11.00 USD" not in recent
-    assert "11.00 USD" not in text(staff_client.get(PAYMENTS, {"q": "globex"}))
-    by_number = text(staff_client.get(PAYMENTS, {"q": acme_invoice.number}))
+    assert "11.00 USD" not in text(get_ok(staff_client, PAYMENTS, {"q": "globex"}))
+    by_number = text(get_ok(staff_client, PAYMENTS, {"q": acme_invoice.number}))
     assert "11.00 USD" in by_number and "22.00 USD" not in by_number
 
 
@@ -137,10 +137,10 @@ def test_credit_notes_list_filters_by_customer_date_and_search(staff_client, man
         reason="goodwill",
         reduce_due=Money("4.00", "USD"),
     )
-    assert "4.00 USD" not in text(staff_client.get(CREDIT_NOTES, {"customer": acme.pk}))
-    assert "3.00 USD" not in text(staff_client.get(CREDIT_NOTES, {"q": "globex"}))
-    assert "4.00 USD" not in text(staff_client.get(CREDIT_NOTES, {"q": first.number}))
+    assert "4.00 USD" not in text(get_ok(staff_client, CREDIT_NOTES, {"customer": acme.pk}))
+    assert "3.00 USD" not in text(get_ok(staff_client, CREDIT_NOTES, {"q": "globex"}))
+    assert "4.00 USD" not in text(get_ok(staff_client, CREDIT_NOTES, {"q": first.number}))
     tomorrow = (today + datetime.timedelta(days=1)).isoformat()
     assert "No credit notes match" in text(
-        staff_client.get(CREDIT_NOTES, {"issued_from": tomorrow})
+        get_ok(staff_client, CREDIT_NOTES, {"issued_from": tomorrow})
     )

@@ -7,19 +7,18 @@ from moneyed import Money
 
 from billing.models import Payment, PaymentStatus
 from tests.billing.views.conftest import htmx
-from tests.billing.views.payment_actions import (
-    KEY,
-    OTHER_KEY,
-    add_card,
-    form_key,
-    fresh,
+from tests.billing.views.payment_actions import KEY, OTHER_KEY, form_key, fresh
+from tests.factories import CustomerFactory
+from tests.helpers import (
     invoice_page,
+    issued_invoice,
+    pay,
+    record_counts,
+    saved_card,
     text,
     triggers,
     user_with,
 )
-from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, record_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +35,7 @@ def invoice(customer, clerk):
 
 @pytest.fixture
 def card(customer, clerk):
-    return add_card(customer, clerk)
+    return saved_card(customer, clerk)
 
 
 def url(invoice):
@@ -50,12 +49,12 @@ def data(card, **fields):
 def test_the_charge_modal_lists_the_saved_methods_with_the_default_chosen(
     clerk_client, clerk, customer, invoice, card
 ):
-    other = add_card(customer, clerk, last4="1111", default=False)
+    other = saved_card(customer, clerk, last4="1111", default=False)
     response = clerk_client.get(url(invoice), headers=htmx("modal"))
     content = response.content.decode()
     assert content.lstrip().startswith('<dialog id="modal-dialog"')
-    assert "Visa •••• 4242 · expires 12/2030 · default" in content
-    assert "Visa •••• 1111 · expires 12/2030</label>" in content
+    assert "Visa •••• 4242 · expires 12/2040 · default" in content
+    assert "Visa •••• 1111 · expires 12/2040</label>" in content
     assert f'value="{card.pk}" id="id_payment_method_0" required checked' in content
     assert f'value="{other.pk}" id="id_payment_method_1" required>' in content
     assert '<label for="id_amount">Amount</label>' in content
@@ -66,7 +65,7 @@ def test_the_amount_is_prefilled_with_what_is_payable_in_the_currency_s_decimals
     clerk_client, clerk
 ):
     customer = CustomerFactory(currency="KWD")
-    add_card(customer, clerk)
+    saved_card(customer, clerk)
     invoice = issued_invoice(customer, clerk, "375.125")
     pay(invoice, clerk, "75")
     response = clerk_client.get(url(invoice), headers=htmx("modal"))
@@ -116,7 +115,7 @@ def test_without_javascript_a_charge_redirects_with_the_message(clerk_client, in
 def test_a_declined_charge_keeps_the_modal_open_with_the_reason_and_a_failed_payment(
     clerk_client, clerk, customer, invoice
 ):
-    declined = add_card(customer, clerk, token="sandbox_declined", last4="0002")
+    declined = saved_card(customer, clerk, token="sandbox_declined", last4="0002")
     response = clerk_client.post(url(invoice), data(declined), headers=htmx("modal-form"))
     assert response.status_code == 422
     content = response.content.decode()
@@ -140,8 +139,8 @@ def test_a_declined_charge_keeps_the_modal_open_with_the_reason_and_a_failed_pay
 def test_after_a_decline_the_form_has_a_new_key_so_the_next_attempt_charges(
     clerk_client, clerk, customer, invoice
 ):
-    declined = add_card(customer, clerk, token="sandbox_declined", last4="0002")
-    good = add_card(customer, clerk, last4="4242", default=False)
+    declined = saved_card(customer, clerk, token="sandbox_declined", last4="0002")
+    good = saved_card(customer, clerk, last4="4242", default=False)
     response = clerk_client.post(url(invoice), data(declined), headers=htmx("modal-form"))
     key = form_key(response)
     assert key != KEY
@@ -156,7 +155,7 @@ def test_after_a_decline_the_form_has_a_new_key_so_the_next_attempt_charges(
 def test_without_javascript_a_declined_charge_shows_the_page_with_the_reason(
     clerk_client, clerk, customer, invoice
 ):
-    declined = add_card(customer, clerk, token="sandbox_insufficient_funds", last4="9995")
+    declined = saved_card(customer, clerk, token="sandbox_insufficient_funds", last4="9995")
     response = clerk_client.post(url(invoice), data(declined))
     assert response.status_code == 422
     assert "<html" in response.content.decode()
@@ -166,7 +165,7 @@ def test_without_javascript_a_declined_charge_shows_the_page_with_the_reason(
 def test_a_gateway_that_does_not_answer_leaves_the_charge_pending_with_a_warning(
     clerk_client, clerk, customer, invoice
 ):
-    silent = add_card(customer, clerk, token="sandbox_timeout_not_charged", last4="0119")
+    silent = saved_card(customer, clerk, token="sandbox_timeout_not_charged", last4="0119")
     response = clerk_client.post(url(invoice), data(silent), headers=htmx("modal-form"))
     assert response.status_code == 204
     message = triggers(response)["showMessage"]
@@ -201,7 +200,7 @@ def test_an_amount_that_does_not_parse_is_refused_with_422(clerk_client, invoice
 
 
 def test_another_customer_s_method_cannot_be_chosen(clerk_client, clerk, invoice, card):
-    stranger = add_card(CustomerFactory(currency="JPY"), clerk, last4="7777")
+    stranger = saved_card(CustomerFactory(currency="JPY"), clerk, last4="7777")
     before = record_counts()
     response = clerk_client.post(url(invoice), data(stranger), headers=htmx("modal-form"))
     assert response.status_code == 422

@@ -8,18 +8,19 @@ from moneyed import Money
 from billing import selectors, services
 from billing.models import CreditNote, Payment, Refund
 from tests.billing.views.conftest import htmx
-from tests.billing.views.payment_actions import (
-    KEY,
-    add_card,
-    form_key,
-    fresh,
+from tests.billing.views.payment_actions import KEY, form_key, fresh
+from tests.factories import CustomerFactory
+from tests.helpers import (
+    get_ok,
     invoice_page,
+    issued_invoice,
+    pay,
+    record_counts,
+    saved_card,
     text,
     triggers,
     user_with,
 )
-from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, record_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +41,7 @@ def payment(invoice, manager):
 
 
 def charged(invoice, manager, token="sandbox_ok", amount="8000"):
-    add_card(invoice.customer, manager, token=token)
+    saved_card(invoice.customer, manager, token=token)
     return services.payment_charge(
         invoice=invoice, actor=manager, amount=Money(amount, invoice.currency)
     )
@@ -99,7 +100,7 @@ def test_without_javascript_the_modal_is_a_page(staff_client, payment):
 def test_a_payment_recorded_by_hand_goes_back_outside_the_system_or_to_credit(
     staff_client, payment
 ):
-    content = staff_client.get(url(payment), headers=htmx("modal")).content.decode()
+    content = get_ok(staff_client, url(payment), headers=htmx("modal")).content.decode()
     assert 'value="external"' in content and 'value="customer_credit"' in content
     assert 'value="original_method"' not in content
 
@@ -117,7 +118,7 @@ def test_a_payment_from_customer_credit_can_only_go_back_to_credit(
     other = issued_invoice(customer, manager, "1000")
     pay(other, manager, "6000", excess_to_credit=True)
     payment = services.credit_apply(invoice=invoice, actor=manager)
-    content = staff_client.get(url(payment), headers=htmx("modal")).content.decode()
+    content = get_ok(staff_client, url(payment), headers=htmx("modal")).content.decode()
     assert 'value="customer_credit"' in content
     assert 'value="external"' not in content and 'value="original_method"' not in content
 
@@ -208,7 +209,7 @@ def test_a_credit_note_refund_must_go_the_way_the_money_came(staff_client, payme
 
 def test_the_credit_note_choice_needs_the_credit_note_permission(client, payment):
     client.force_login(user_with("refund_payment"))
-    response = client.get(url(payment), headers=htmx("modal"))
+    response = get_ok(client, url(payment), headers=htmx("modal"))
     assert "Also issue a credit note" not in response.content.decode()
     before = record_counts()
     response = client.post(

@@ -8,18 +8,18 @@ from moneyed import Money
 from billing import services
 from billing.models import Payment, PaymentMethod
 from tests.billing.views.conftest import htmx
-from tests.billing.views.payment_actions import (
-    KEY,
-    add_card,
-    form_key,
-    fresh,
+from tests.billing.views.payment_actions import KEY, form_key, fresh
+from tests.factories import CustomerFactory
+from tests.helpers import (
     invoice_page,
+    issued_invoice,
+    pay,
+    record_counts,
+    saved_card,
     text,
     triggers,
     user_with,
 )
-from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, record_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def invoice(clerk):
 @pytest.fixture
 def failed(invoice, clerk):
     """A declined charge of the whole due."""
-    add_card(invoice.customer, clerk, token="sandbox_declined", last4="0002")
+    saved_card(invoice.customer, clerk, token="sandbox_declined", last4="0002")
     payment = services.payment_charge(invoice=invoice, actor=clerk)
     assert payment.status == "failed"
     return payment
@@ -71,7 +71,7 @@ def test_the_retry_charges_what_is_payable_now_if_that_is_less(
 
 def test_the_modal_shows_kwd_amounts_with_three_decimals(clerk_client, clerk):
     invoice = issued_invoice(CustomerFactory(currency="KWD"), clerk, "375.125")
-    add_card(invoice.customer, clerk, token="sandbox_declined")
+    saved_card(invoice.customer, clerk, token="sandbox_declined")
     failed = services.payment_charge(invoice=invoice, actor=clerk)
     assert "To charge 375.125 KWD" in text(clerk_client.get(url(failed), headers=htmx("modal")))
 
@@ -171,7 +171,7 @@ def test_the_button_is_hidden_once_the_invoice_is_paid(clerk_client, clerk, invo
 
 
 def test_the_button_is_hidden_while_a_charge_is_in_flight(clerk_client, clerk, invoice, failed):
-    add_card(invoice.customer, clerk, token="sandbox_timeout_not_charged", last4="0119")
+    saved_card(invoice.customer, clerk, token="sandbox_timeout_not_charged", last4="0119")
     pending = services.payment_charge(invoice=invoice, actor=clerk)
     assert pending.status == "pending"
     assert url(failed) not in invoice_page(clerk_client, invoice)

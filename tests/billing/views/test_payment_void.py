@@ -8,16 +8,17 @@ from moneyed import Money
 from billing import services
 from billing.models import InvoiceEvent, InvoiceEventKind, Payment
 from tests.billing.views.conftest import htmx
-from tests.billing.views.payment_actions import (
-    KEY,
-    add_card,
-    fresh,
+from tests.billing.views.payment_actions import KEY, fresh
+from tests.factories import CustomerFactory
+from tests.helpers import (
     invoice_page,
+    issued_invoice,
+    pay,
+    record_counts,
+    saved_card,
     text,
     triggers,
 )
-from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, record_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +94,7 @@ def test_a_reason_is_required(staff_client, payment, reason):
 
 
 def test_a_gateway_charge_cannot_be_voided(staff_client, manager, invoice):
-    add_card(invoice.customer, manager)
+    saved_card(invoice.customer, manager)
     charge = services.payment_charge(invoice=invoice, actor=manager)
     before = record_counts()
     response = staff_client.post(url(charge), data(), headers=htmx("modal-form"))
@@ -149,7 +150,7 @@ def test_the_button_is_hidden_from_the_clerk(clerk_client, invoice, payment):
 
 
 def test_the_button_is_hidden_on_a_gateway_charge(staff_client, manager, invoice):
-    add_card(invoice.customer, manager)
+    saved_card(invoice.customer, manager)
     charge = services.payment_charge(invoice=invoice, actor=manager)
     assert url(charge) not in invoice_page(staff_client, invoice)
 
