@@ -48,7 +48,7 @@ def fingerprint(request):
 class Idempotency:
     """One operation's use of a client's idempotency key.
 
-    ``claim()`` inserts (operation, key) unless it is taken, in one statement
+    ``claim()`` inserts (operation, actor, key) unless it is taken, in one statement
     (``_one_statement.insert_unless_taken``). If another request took the key
     first, PostgreSQL makes this insert wait for that transaction; once it
     committed, the same request gets the first result back (``replay``) and a
@@ -77,10 +77,13 @@ class Idempotency:
             result_model="",
             created_by=self.actor,
         )
-        if _one_statement.insert_unless_taken(row, conflict=("operation", "key")):
+        # Keys are the actor's: another person's same key is another key.
+        if _one_statement.insert_unless_taken(row, conflict=("operation", "created_by", "key")):
             self.row = row
             return None
-        existing = IdempotencyKey.objects.get(operation=self.operation, key=key)
+        existing = IdempotencyKey.objects.get(
+            operation=self.operation, created_by=self.actor, key=key
+        )
         if existing.fingerprint != self.fingerprint:
             raise BillingError(
                 ErrorCode.IDEMPOTENCY_CONFLICT,
