@@ -117,6 +117,20 @@ def require_text(value, field, label):
     return text
 
 
+def limit_text(model, **values):
+    """Refuse text longer than ``model``'s field of the same name holds
+    (``invalid_value`` naming it); a database would cut or refuse it."""
+    for name, value in values.items():
+        limit = model._meta.get_field(name).max_length
+        if isinstance(value, str) and limit is not None and len(value.strip()) > limit:
+            label = model._meta.get_field(name).verbose_name.capitalize()
+            raise BillingError(
+                ErrorCode.INVALID_VALUE,
+                f"{label} is {len(value.strip()):,} characters long; at most {limit:,} are kept.",
+                field=name,
+            )
+
+
 def require_choice(value, choices, field, label):
     if value not in choices.values:
         allowed = ", ".join(choices.values)

@@ -6,7 +6,8 @@ from django.urls import reverse
 from moneyed import Money
 
 from billing import services
-from billing.models import Invoice, InvoiceLine
+from billing.models import NOTE_MAX_LENGTH, Invoice, InvoiceLine
+from tests.billing.services._refusals import TODAY, assert_refused
 from tests.billing.views.conftest import htmx
 from tests.billing.views.payment_actions import KEY, add_card
 from tests.billing.views.test_invoice_actions import lines_data, row
@@ -227,3 +228,46 @@ def test_add_line_keeps_a_signalling_nan_as_typed(staff_client, customer, manage
         headers=htmx("modal-form"),
     )
     assert response.status_code == 200
+
+
+# -- free text ------------------------------------------------------------------------
+
+LONG = "x" * (NOTE_MAX_LENGTH + 1)
+
+
+@pytest.mark.parametrize(
+    ("surface", "field"),
+    [("record", "notes"), ("refund", "notes"), ("credit note", "memo")],
+)
+def test_an_over_long_note_is_refused_with_422(staff_client, invoice, surface, field):
+    url, data, amount_field = surfaces(invoice)[surface]
+    before = record_counts()
+    response = staff_client.post(
+        url, {**data, amount_field: "1.00", field: LONG}, headers=htmx("modal-form")
+    )
+    assert response.status_code == 422
+    assert f"at most {NOTE_MAX_LENGTH} characters" in response.content.decode()
+    assert record_counts() == before
+
+
+@pytest.mark.parametrize(
+    ("operation", "field"),
+    [("payment_record", "notes"), ("payment_refund", "notes"), ("credit_note_issue", "memo")],
+)
+def test_the_services_refuse_an_over_long_note_naming_the_field(manager, invoice, operation, field):
+    payment = invoice.payments.get()
+    calls = {
+        "payment_record": dict(
+            invoice=invoice, amount="1.00", method="cash", paid_at=TODAY, notes=LONG
+        ),
+        "payment_refund": dict(
+            payment=payment, amount="1.00", destination="external", reason="duplicate", notes=LONG
+        ),
+        "credit_note_issue": dict(
+            invoice=invoice, reason="goodwill", reduce_due=Money("1.00", "USD"), memo=LONG
+        ),
+    }
+    error = assert_refused(
+        "invalid_value", getattr(services, operation), actor=manager, **calls[operation]
+    )
+    assert error.field == field
