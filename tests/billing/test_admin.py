@@ -23,6 +23,7 @@ from billing.models import (
     PaymentMethod,
     Refund,
 )
+from tests.billing.views.payment_actions import add_card
 from tests.factories import CustomerFactory
 from tests.helpers import issued_invoice, pay, record_counts
 
@@ -353,16 +354,7 @@ def test_adding_a_default_card_in_the_admin_takes_the_flag_from_the_old_default(
     admin_client, superuser
 ):
     customer = CustomerFactory()
-    old = services.payment_method_add(
-        customer=customer,
-        gateway="sandbox",
-        token="tok_old",
-        brand="Visa",
-        last4="4242",
-        exp_month=12,
-        exp_year=2030,
-        actor=superuser,
-    )
+    old = add_card(customer, superuser, token="tok_old")
     response = admin_client.post(admin_url(PaymentMethod, "add"), card_post(customer))
     assert response.status_code == 302, response.content.decode()[:2000]
     new = PaymentMethod.objects.get(last4="1111")
@@ -374,19 +366,8 @@ def test_adding_a_default_card_in_the_admin_takes_the_flag_from_the_old_default(
 
 def test_making_a_card_the_default_in_the_admin_moves_the_flag(admin_client, superuser):
     customer = CustomerFactory()
-    first, second = (
-        services.payment_method_add(
-            customer=customer,
-            gateway="sandbox",
-            token=f"tok_{last4}",
-            brand="Visa",
-            last4=last4,
-            exp_month=12,
-            exp_year=2030,
-            actor=superuser,
-        )
-        for last4 in ("1111", "2222")
-    )
+    first = add_card(customer, superuser, token="tok_1", last4="1111")
+    second = add_card(customer, superuser, token="tok_2", last4="2222")
     first.refresh_from_db()
     assert not first.is_default and second.is_default
     response = admin_client.post(

@@ -4,6 +4,7 @@ from billing import services
 from billing.errors import BillingError
 from billing.models import Customer, PaymentMethod
 from tests.billing.services._refusals import assert_refused
+from tests.billing.views.payment_actions import add_card
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,31 +112,23 @@ def test_payment_method_add_refuses_a_user_without_permission(nobody):
     assert not PaymentMethod.objects.exists()
 
 
-def _card(customer, actor, last4):
-    return services.payment_method_add(
-        customer=customer,
-        gateway="sandbox",
-        token=f"tok_{last4}",
-        brand="Visa",
-        last4=last4,
-        exp_month=12,
-        exp_year=2030,
+def make_default(card, actor, brand="Visa"):
+    return services.payment_method_update(
+        payment_method=card,
+        brand=brand,
+        last4=card.last4,
+        exp_month=1,
+        exp_year=2031,
+        default=True,
         actor=actor,
     )
 
 
 def test_payment_method_update_moves_the_default_flag(clerk):
     customer = CustomerFactory()
-    first, second = _card(customer, clerk, "1111"), _card(customer, clerk, "2222")
-    updated = services.payment_method_update(
-        payment_method=first,
-        brand="Mastercard",
-        last4="1111",
-        exp_month=1,
-        exp_year=2031,
-        default=True,
-        actor=clerk,
-    )
+    first = add_card(customer, clerk, "tok_1", "1111")
+    second = add_card(customer, clerk, "tok_2", "2222")
+    updated = make_default(first, clerk, brand="Mastercard")
     second.refresh_from_db()
     assert updated.is_default and updated.brand == "Mastercard"
     assert not second.is_default
@@ -143,17 +136,9 @@ def test_payment_method_update_moves_the_default_flag(clerk):
 
 def test_payment_method_update_and_customer_update_need_the_permission(nobody, clerk):
     customer = CustomerFactory()
-    card = _card(customer, clerk, "1111")
+    card = add_card(customer, clerk)
     with pytest.raises(BillingError) as error:
-        services.payment_method_update(
-            payment_method=card,
-            brand="Visa",
-            last4="1111",
-            exp_month=1,
-            exp_year=2031,
-            default=True,
-            actor=nobody,
-        )
+        make_default(card, nobody)
     assert error.value.code == "permission_denied"
     with pytest.raises(BillingError) as error:
         services.customer_update(customer=customer, name="X", currency="USD", actor=nobody)

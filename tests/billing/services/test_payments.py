@@ -1,4 +1,5 @@
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -245,7 +246,10 @@ def test_payment_record_refuses_a_missing_or_unreadable_date(clerk, invoice, pai
     )
 
 
-@pytest.mark.parametrize("amount", ["0", "-5.00", "10.001", "abc"])
+@pytest.mark.parametrize(
+    "amount",
+    ["0", "-5.00", "10.001", "abc", "1e2", "1_000", "1e26", Decimal("1E+26"), "١٠"],
+)
 def test_payment_record_refuses_an_invalid_amount(clerk, invoice, amount):
     assert_refused(
         "invalid_amount",
