@@ -5,15 +5,22 @@ idempotency keys, number sequences and invoices) are view-only: nothing can be
 added, changed or deleted here. The invoice and payment actions call
 billing.services with ``actor=request.user``, so the services' permission checks
 and rules apply; a refusal (BillingError) is shown as an error message.
-Customers and saved methods may be added and changed, never deleted.
+Customers and saved methods may be added and changed, never deleted; their
+saves go through billing.services too (customer_create, customer_update,
+payment_method_add, payment_method_update), which move a card's default flag.
+A tampered post (a selected id that is not one, a customer that is not an id)
+is a 400, not the error Django's admin would raise on it.
 """
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.http import HttpResponseBadRequest, HttpResponseRedirect
 
 from billing import permissions, services
 from billing.errors import BillingError
+from billing.filters import MAX_ID
 from billing.models import (
     BalanceEntry,
     CreditNote,
@@ -29,7 +36,7 @@ from billing.models import (
     Refund,
 )
 from billing.money import currency_code, format_money
-from billing.services.customers import CARD_NUMBER
+from billing.services.customers import CARD_NUMBER, clean_card_fields, clean_customer_fields
 
 ADMIN_VOID_REASON = "Voided from the admin"
 
@@ -66,6 +73,19 @@ class BillingAdminMixin:
         actions = super().get_actions(request, action_location=action_location)
         actions.pop("delete_selected", None)
         return actions
+
+    def response_action(self, request, queryset, *args, **kwargs):
+        # Django filters by the posted ids as they come, and the action's query
+        # then fails on one that is not an id ("0x1", 40 digits).
+        if not all(is_id(pk) for pk in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)):
+            return HttpResponseBadRequest("The selected records are not ids.")
+        return super().response_action(request, queryset, *args, **kwargs)
+
+
+def is_id(value):
+    """Whether ``value`` (posted text) is a row id: digits within a BIGINT."""
+    text = str(value)
+    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID
 
 
 class ReadOnlyAdmin(BillingAdminMixin, admin.ModelAdmin):
@@ -116,6 +136,11 @@ def run_service(modeladmin, request, queryset, call, done):
 # Customers and saved methods ---------------------------------------------------
 
 
+def add_refusal(form, error):
+    """A BillingError on the form field it names, or above the form."""
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
 class CustomerForm(forms.ModelForm):
     class Meta:
         model = Customer
@@ -126,6 +151,21 @@ class CustomerForm(forms.ModelForm):
             return currency_code(self.cleaned_data["currency"])
         except BillingError as error:
             raise forms.ValidationError(error.message) from None
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                clean_customer_fields(
+                    data["name"],
+                    data["currency"],
+                    data["email"],
+                    data["external_ref"],
+                    customer=self.instance if self.instance.pk else None,
+                )
+            except BillingError as error:
+                add_refusal(self, error)
+        return data
 
 
 class PaymentMethodInline(ReadOnlyInline):
@@ -157,10 +197,23 @@ class EditableBillingAdmin(BillingAdminMixin, admin.ModelAdmin):
             request.user, permissions.MANAGE_INVOICES
         ) or super().has_change_permission(request, obj)
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Not in the admin's own transaction: save_model calls a service, whose
+        # transaction is durable. The form has asked the service's checks; a
+        # refusal only the service sees (a race) goes back to the form's page.
+        try:
+            return self._changeform_view(request, object_id, form_url, extra_context)
+        except BillingError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def save_model(self, request, obj, form, change):
-        if not change and not obj.created_by_id:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        saved = self.save_through_service(request, obj, form, change)
+        # The admin goes on with ``obj`` (its log entry, its message).
+        obj.__dict__.update(saved.__dict__)
+
+    def save_through_service(self, request, obj, form, change):
+        raise NotImplementedError
 
 
 @admin.register(Customer)
@@ -180,6 +233,12 @@ class CustomerAdmin(EditableBillingAdmin):
         if settings.BILLING_DEFAULT_GATEWAY != "sandbox":
             actions.pop("add_sandbox_test_cards", None)
         return actions
+
+    def save_through_service(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in CustomerForm.Meta.fields}
+        if change:
+            return services.customer_update(customer=obj, actor=request.user, **fields)
+        return services.customer_create(actor=request.user, **fields)
 
     @admin.action(description="Add sandbox test cards", permissions=["change"])
     def add_sandbox_test_cards(self, request, queryset):
@@ -219,6 +278,25 @@ class PaymentMethodForm(forms.ModelForm):
             raise forms.ValidationError("Enter the last 4 digits of the card.")
         return last4
 
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                clean_card_fields(data["brand"], data["last4"], data["exp_month"], data["exp_year"])
+            except BillingError as error:
+                add_refusal(self, error)
+        return data
+
+    def validate_constraints(self):
+        # At most one default per customer: payment_method_add and
+        # payment_method_update take the flag from the previous default, so
+        # making a card the default is no violation.
+        exclude = self._get_validation_exclusions() | {"is_default"}
+        try:
+            self.instance.validate_constraints(exclude=exclude)
+        except forms.ValidationError as error:
+            self._update_errors(error)
+
 
 @admin.register(PaymentMethod)
 class PaymentMethodAdmin(EditableBillingAdmin):
@@ -234,6 +312,30 @@ class PaymentMethodAdmin(EditableBillingAdmin):
             return ["created_at", "created_by"]
         # The token and gateway identify the method at the gateway: fixed once saved.
         return ["customer", "gateway", "token", "created_at", "created_by"]
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The customer's autocomplete widget looks the posted value up as an id
+        # when it renders, and fails on one that is not.
+        customer = request.POST.get("customer", "")
+        if request.method == "POST" and customer and not is_id(customer):
+            return HttpResponseBadRequest("The customer is not an id.")
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_through_service(self, request, obj, form, change):
+        data = form.cleaned_data
+        card = {name: data[name] for name in ("brand", "last4", "exp_month", "exp_year")}
+        if change:
+            return services.payment_method_update(
+                payment_method=obj, default=data["is_default"], actor=request.user, **card
+            )
+        return services.payment_method_add(
+            customer=data["customer"],
+            gateway=data["gateway"],
+            token=data["token"],
+            default=data["is_default"],
+            actor=request.user,
+            **card,
+        )
 
 
 # Invoices ----------------------------------------------------------------------

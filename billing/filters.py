@@ -81,10 +81,20 @@ class DateBoundFilter(django_filters.DateFilter):
         return super().filter(qs.order_by(f"-{self.field_name}", "-pk"), value)
 
 
+# The largest id a row can have (a BIGINT primary key): a larger one matches
+# nothing, and SQLite cannot even bind it.
+MAX_ID = 2**63 - 1
+
+
 class IdFilter(django_filters.Filter):
-    """A row's id (django-filter's NumberFilter would take decimals)."""
+    """A row's id (django-filter's NumberFilter would take decimals); one out of
+    the ids' range does not parse, so it is dropped like any other."""
 
     field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 def _choice_filter(label, any_label, choices, **kwargs):

@@ -19,7 +19,15 @@ from django.db.models import Model
 from moneyed import Money
 
 from billing.errors import BillingError, ErrorCode
-from billing.models import Customer, DocumentSequence, Invoice, MoneyBalance, Payment, Refund
+from billing.models import (
+    Customer,
+    DocumentSequence,
+    Invoice,
+    MoneyBalance,
+    Payment,
+    PaymentMethod,
+    Refund,
+)
 
 
 def _pk(obj):
@@ -86,6 +94,11 @@ def lock_balance(customer, currency, *, create=True):
 
 
 def lock_customer(customer):
-    """Lock a customer row: only to change its saved methods' default flag, which no
-    money operation touches, so it stands outside the order above."""
+    """Lock a customer row: only to change its details or its saved methods' default
+    flag, which no money operation touches, so it stands outside the order above."""
     return Customer.objects.select_for_update().get(pk=_pk(customer))
+
+
+def lock_payment_method(method):
+    """Lock a saved method. Take its customer's lock first (``lock_customer``)."""
+    return PaymentMethod.objects.select_for_update().get(pk=_pk(method))

@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from billing.forms.fields import IdempotentForm, MoneyField, any_choice
-from billing.models import CreditNoteReason, PaymentMethodKind
+from billing.models import NOTE_MAX_LENGTH, CreditNoteReason, PaymentMethodKind
 from billing.money import format_money, normalize, zero
 from billing.templatetags.billing import payment_method as payment_method_label
 
@@ -35,7 +35,12 @@ class CreditNoteIssueForm(IdempotentForm):
         label="From payment", required=False, coerce=int, empty_value=None
     )
     to_credit = MoneyField(label="Move to customer credit", required=False, allow_zero=True)
-    memo = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    memo = forms.CharField(
+        label="Notes",
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def __init__(self, *args, invoice, payments, preview=False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,16 +1,17 @@
 """What the back office's forms share: the amount field (``MoneyField``), the
-idempotency key of an action form, and the "any"/"choose" first choice of a
-select."""
+plain number field (``PlainDecimalField``), the idempotency key of an action
+form, and the "any"/"choose" first choice of a select."""
 
+import re
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
 from moneyed import Money
 
-from billing.errors import BillingError, ErrorCode
-from billing.money import normalize, parse_money
+from billing.errors import BillingError
+from billing.money import normalize, parse_amount, parse_money
 
 
 def any_choice(label, choices):
@@ -82,12 +83,34 @@ class MoneyField(forms.CharField):
 
     def _number(self, text):
         try:
-            number = Decimal(text)
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite() or (number < 0 and not self.allow_negative):
-            raise ValidationError(f"{text!r} is not an amount.", code=ErrorCode.INVALID_AMOUNT)
+            parse_amount(text, allow_zero=True, allow_negative=self.allow_negative)
+        except BillingError as error:
+            raise ValidationError(error.message, code=error.code) from None
         return text
+
+
+class PlainDecimalField(forms.DecimalField):
+    """A number that is not an amount (a quantity, a tax rate), written with
+    ASCII digits and at most one decimal point: ``2``, ``0.5``, ``19.25``.
+    Django's DecimalField reads exponents, other scripts' digits, NaN and
+    Infinity (and comparing a signalling NaN raises); this refuses them."""
+
+    PLAIN = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, Decimal):
+            text = f"{value:f}" if value.is_finite() else "NaN"
+        else:
+            text = str(value).strip()
+        if not self.PLAIN.fullmatch(text):
+            raise ValidationError(
+                f"Write the number with digits and one decimal point, like 2.5; "
+                f"{text[:20]!r} is not one.",
+                code="invalid",
+            )
+        return Decimal(text)
 
 
 def amount_initial(money):

@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 
 from billing import selectors
-from billing.forms.fields import IdempotentForm, MoneyField, any_choice
+from billing.forms.fields import IdempotentForm, MoneyField, PlainDecimalField, any_choice
 from billing.models import Customer
 from billing.money import format_money
 
@@ -121,9 +121,9 @@ class InvoiceLineForm(forms.Form):
     the form can offer spare rows and a line is removed by emptying it."""
 
     description = forms.CharField(required=False, max_length=500)
-    quantity = forms.DecimalField(required=False, max_digits=12, decimal_places=4, initial=1)
+    quantity = PlainDecimalField(required=False, max_digits=12, decimal_places=4, initial=1)
     unit_price = MoneyField(label="Unit price", required=False, allow_zero=True)
-    tax_rate = forms.DecimalField(
+    tax_rate = PlainDecimalField(
         label="Tax rate %",
         required=False,
         max_digits=7,

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from billing.forms.fields import IdempotentForm, MoneyField, amount_initial
-from billing.models import EXTERNAL_METHODS, PaymentMethod, PaymentMethodKind
+from billing.models import EXTERNAL_METHODS, NOTE_MAX_LENGTH, PaymentMethod, PaymentMethodKind
 from billing.money import format_money, normalize
 from billing.templatetags.billing import card, card_expired
 
@@ -55,7 +55,12 @@ class PaymentRecordForm(IdempotentForm):
         max_length=100,
         help_text="For a bank transfer: the bank's reference.",
     )
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        label="Notes",
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     excess_to_credit = forms.BooleanField(
         label="Send the excess to customer credit", required=False
     )

@@ -3,7 +3,7 @@
 from django import forms
 
 from billing.forms.fields import IdempotentForm, MoneyField, amount_initial, any_choice
-from billing.models import RefundDestination, RefundReason
+from billing.models import NOTE_MAX_LENGTH, RefundDestination, RefundReason
 from billing.money import format_money, normalize
 from billing.templatetags.billing import card
 
@@ -31,7 +31,12 @@ class PaymentRefundForm(IdempotentForm):
     reason = forms.ChoiceField(
         label="Reason", choices=any_choice("Choose a reason", RefundReason.choices)
     )
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        label="Notes",
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     reference = forms.CharField(
         label="Reference",
         required=False,

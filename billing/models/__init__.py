@@ -1,3 +1,4 @@
+from billing.models._base import NOTE_MAX_LENGTH
 from billing.models.balances import BalanceEntry, BalanceEntryKind, MoneyBalance
 from billing.models.credit_notes import CreditNote, CreditNoteReason
 from billing.models.customers import Customer, GatewayName, PaymentMethod
@@ -24,6 +25,7 @@ from billing.models.sandbox import SandboxCharge, SandboxRefund, SandboxStatus
 __all__ = [
     "EXTERNAL_METHODS",
     "ISSUED_STATUSES",
+    "NOTE_MAX_LENGTH",
     "PAYABLE_STATUSES",
     "BalanceEntry",
     "BalanceEntryKind",

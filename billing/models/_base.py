@@ -5,8 +5,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Value
-from django.db.models.functions import Abs
-from django.db.models.lookups import LessThan
+from django.db.models.functions import Abs, Length
+from django.db.models.lookups import LessThan, LessThanOrEqual
 
 # Half of the storage quantum (DECIMAL(19, 4)). PostgreSQL's numeric is exact, so
 # "differs by less than this" is equality there; SQLite stores decimals as REAL,
@@ -19,6 +19,28 @@ def actor_field(**kwargs):
     kwargs.setdefault("on_delete", models.PROTECT)
     kwargs.setdefault("related_name", "+")
     return models.ForeignKey(settings.AUTH_USER_MODEL, **kwargs)
+
+
+# The longest note or memo people may write: a paragraph, not a document.
+NOTE_MAX_LENGTH = 2000
+
+
+def note_field(verbose_name=None, **kwargs):
+    """Free text people write (notes, a memo): blank allowed, at most
+    NOTE_MAX_LENGTH characters. A TextField has no length in the database, so
+    the limit is the field's (forms and the admin check it) and ``note_length``'s
+    CheckConstraint."""
+    kwargs.setdefault("blank", True)
+    kwargs.setdefault("max_length", NOTE_MAX_LENGTH)
+    return models.TextField(verbose_name, **kwargs)
+
+
+def note_length(model_name, field):
+    """The database's limit on a ``note_field``."""
+    return models.CheckConstraint(
+        condition=LessThanOrEqual(Length(field), Value(NOTE_MAX_LENGTH)),
+        name=f"{model_name}_{field}_length",
+    )
 
 
 def currency_field(**kwargs):

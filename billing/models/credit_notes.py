@@ -1,7 +1,14 @@
 from django.db import models
 from django.db.models import F, Q
 
-from billing.models._base import actor_field, currency_field, equal_amounts, same_currency
+from billing.models._base import (
+    actor_field,
+    currency_field,
+    equal_amounts,
+    note_field,
+    note_length,
+    same_currency,
+)
 from billing.money import money_field
 
 
@@ -44,7 +51,7 @@ class CreditNote(models.Model):
         related_name="credit_notes",
     )
     reason = models.CharField(max_length=30, choices=CreditNoteReason.choices)
-    memo = models.TextField(blank=True)
+    memo = note_field()
     issue_date = models.DateField()
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = actor_field()
@@ -56,6 +63,7 @@ class CreditNote(models.Model):
             models.Index(fields=["issue_date", "id"], name="credit_note_issue_date_id"),
         ]
         constraints = [
+            note_length("credit_note", "memo"),
             same_currency("credit_note", "total", "reduce_due", "refund_amount", "to_credit"),
             models.CheckConstraint(condition=Q(total__gt=0), name="credit_note_total_positive"),
             models.CheckConstraint(

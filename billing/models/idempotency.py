@@ -6,7 +6,9 @@ from billing.models._base import actor_field
 class IdempotencyKey(models.Model):
     """A client's key for one operation, so a retried request records once.
 
-    (operation, key) is unique. ``fingerprint`` hashes the request's arguments: the
+    (operation, created_by, key) is unique: a key is its actor's, so another
+    person's same key is simply another key and never replays their result.
+    ``fingerprint`` hashes the request's arguments: the
     same key with another request is refused. ``result_model``/``result_id`` name
     the record the first request returned. The row is written in the operation's
     own transaction, so a refused operation leaves no key behind.
@@ -22,7 +24,9 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["operation", "key"], name="idempotency_key_unique"),
+            models.UniqueConstraint(
+                fields=["operation", "created_by", "key"], name="idempotency_key_unique_per_actor"
+            ),
         ]
 
     def __str__(self):

@@ -4,7 +4,14 @@ from django.db import models
 from django.db.models import F, Q
 from moneyed import Money
 
-from billing.models._base import actor_field, at_most, currency_field, same_currency
+from billing.models._base import (
+    actor_field,
+    at_most,
+    currency_field,
+    note_field,
+    note_length,
+    same_currency,
+)
 from billing.models.refunds import RefundDestination
 from billing.money import money_field
 
@@ -72,7 +79,7 @@ class Payment(models.Model):
     bank_reference = models.CharField(max_length=100, blank=True)
     paid_at = models.DateField("payment date")
     reference = models.CharField(max_length=200, blank=True)
-    notes = models.TextField(blank=True)
+    notes = note_field()
     gateway_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     gateway_charge_id = models.CharField(max_length=100, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)
@@ -92,6 +99,7 @@ class Payment(models.Model):
             models.Index(fields=["paid_at", "id"], name="payment_paid_at_id"),
         ]
         constraints = [
+            note_length("payment", "notes"),
             same_currency("payment", "amount", "amount_refunded", "amount_to_credit"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(

@@ -3,7 +3,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
-from billing.models._base import actor_field, currency_field, same_currency
+from billing.models._base import actor_field, currency_field, note_field, note_length, same_currency
 from billing.money import money_field
 
 
@@ -43,7 +43,7 @@ class Refund(models.Model):
     destination = models.CharField(max_length=20, choices=RefundDestination.choices)
     external_method = models.CharField(max_length=20, blank=True)
     reason = models.CharField(max_length=30, choices=RefundReason.choices)
-    notes = models.TextField(blank=True)
+    notes = note_field()
     reference = models.CharField(max_length=200, blank=True)
     credit_note = models.ForeignKey(
         "billing.CreditNote",
@@ -61,6 +61,7 @@ class Refund(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            note_length("refund", "notes"),
             same_currency("refund", "amount"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
         ]

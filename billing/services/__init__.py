@@ -16,7 +16,9 @@ from billing.services.charges import (
 from billing.services.credit_notes import CreditNoteIssued, credit_note_issue
 from billing.services.customers import (
     customer_create,
+    customer_update,
     payment_method_add,
+    payment_method_update,
     sandbox_test_cards_add,
 )
 from billing.services.invoices import (
@@ -37,6 +39,7 @@ __all__ = [
     "credit_apply",
     "credit_note_issue",
     "customer_create",
+    "customer_update",
     "invoice_create",
     "invoice_issue",
     "invoice_issue_and_charge",
@@ -44,6 +47,7 @@ __all__ = [
     "invoice_void",
     "payment_charge",
     "payment_method_add",
+    "payment_method_update",
     "payment_record",
     "payment_refund",
     "payment_retry",

@@ -48,7 +48,7 @@ def fingerprint(request):
 class Idempotency:
     """One operation's use of a client's idempotency key.
 
-    ``claim()`` inserts (operation, key) unless it is taken, in one statement
+    ``claim()`` inserts (operation, actor, key) unless it is taken, in one statement
     (``_one_statement.insert_unless_taken``). If another request took the key
     first, PostgreSQL makes this insert wait for that transaction; once it
     committed, the same request gets the first result back (``replay``) and a
@@ -77,10 +77,13 @@ class Idempotency:
             result_model="",
             created_by=self.actor,
         )
-        if _one_statement.insert_unless_taken(row, conflict=("operation", "key")):
+        # Keys are the actor's: another person's same key is another key.
+        if _one_statement.insert_unless_taken(row, conflict=("operation", "created_by", "key")):
             self.row = row
             return None
-        existing = IdempotencyKey.objects.get(operation=self.operation, key=key)
+        existing = IdempotencyKey.objects.get(
+            operation=self.operation, created_by=self.actor, key=key
+        )
         if existing.fingerprint != self.fingerprint:
             raise BillingError(
                 ErrorCode.IDEMPOTENCY_CONFLICT,
@@ -112,6 +115,20 @@ def require_text(value, field, label):
     if not text:
         raise BillingError(ErrorCode.INVALID_VALUE, f"{label} is required.", field=field)
     return text
+
+
+def limit_text(model, **values):
+    """Refuse text longer than ``model``'s field of the same name holds
+    (``invalid_value`` naming it); a database would cut or refuse it."""
+    for name, value in values.items():
+        limit = model._meta.get_field(name).max_length
+        if isinstance(value, str) and limit is not None and len(value.strip()) > limit:
+            label = model._meta.get_field(name).verbose_name.capitalize()
+            raise BillingError(
+                ErrorCode.INVALID_VALUE,
+                f"{label} is {len(value.strip()):,} characters long; at most {limit:,} are kept.",
+                field=name,
+            )
 
 
 def require_choice(value, choices, field, label):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from billing import locks, permissions
 from billing.errors import BillingError, ErrorCode
 from billing.models import (
+    BalanceEntry,
     BalanceEntryKind,
     InvoiceEventKind,
     Payment,
@@ -23,6 +24,7 @@ from billing.services._common import (
     balance_move,
     ensure_payable,
     event,
+    limit_text,
     move_invoice_amounts,
     require_text,
 )
@@ -113,6 +115,7 @@ def balance_adjust(*, customer, amount, actor, reason, idempotency_key=None):
     """
     permissions.require(actor, permissions.ADJUST_BALANCE)
     reason = require_text(reason, "reason", "A reason")
+    limit_text(BalanceEntry, reason=reason)
     if not hasattr(amount, "currency"):
         raise BillingError(
             ErrorCode.INVALID_AMOUNT,
@@ -143,6 +146,8 @@ def balance_pay_out(*, customer, amount, actor, reference, notes="", idempotency
     """
     permissions.require(actor, permissions.ADJUST_BALANCE)
     reference = require_text(reference, "reference", "A payout reference")
+    # The notes are kept as the entry's reason.
+    limit_text(BalanceEntry, reference=reference, reason=notes)
     if not hasattr(amount, "currency"):
         raise BillingError(
             ErrorCode.INVALID_AMOUNT,

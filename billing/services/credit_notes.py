@@ -24,6 +24,7 @@ from billing.services._common import (
     Idempotency,
     balance_move,
     event,
+    limit_text,
     move_invoice_amounts,
     require_choice,
     save_payment_totals,
@@ -205,6 +206,7 @@ def credit_note_issue(
     """
     permissions.require(actor, permissions.ISSUE_CREDIT_NOTE)
     require_choice(reason, CreditNoteReason, "reason", "credit note reason")
+    limit_text(CreditNote, memo=memo)
     currency = invoice.currency
     parts = {
         name: parse_money(value, currency, allow_zero=True, field=name)

@@ -16,14 +16,9 @@ from billing.services._common import require_choice, require_text
 CARD_NUMBER = re.compile(r"^[\d\s-]{12,}$")
 
 
-@transaction.atomic(durable=True)
-def customer_create(*, name, currency, actor, email="", external_ref=""):
-    """Create a customer. ``currency`` is the default of their new invoices.
-
-    Raises ``invalid_value`` for a missing name, unknown currency, malformed
-    e-mail or an external reference another customer has.
-    """
-    permissions.require(actor, permissions.MANAGE_INVOICES)
+def clean_customer_fields(name, currency, email, external_ref, *, customer=None):
+    """customer_create's and customer_update's checks (a form may ask them first):
+    the cleaned fields, or ``invalid_value``."""
     name = require_text(name, "name", "A name")
     currency = currency_code(currency)
     email = (email or "").strip()
@@ -35,15 +30,65 @@ def customer_create(*, name, currency, actor, email="", external_ref=""):
                 ErrorCode.INVALID_VALUE, f"{email!r} is not an e-mail address.", field="email"
             ) from None
     external_ref = (external_ref or "").strip()
-    if external_ref and Customer.objects.filter(external_ref=external_ref).exists():
+    others = Customer.objects.exclude(pk=customer.pk) if customer else Customer.objects
+    if external_ref and others.filter(external_ref=external_ref).exists():
         raise BillingError(
             ErrorCode.INVALID_VALUE,
             f"Another customer already has the external reference {external_ref!r}.",
             field="external_ref",
         )
-    return Customer.objects.create(
-        name=name, currency=currency, email=email, external_ref=external_ref, created_by=actor
-    )
+    return dict(name=name, currency=currency, email=email, external_ref=external_ref)
+
+
+@transaction.atomic(durable=True)
+def customer_create(*, name, currency, actor, email="", external_ref=""):
+    """Create a customer. ``currency`` is the default of their new invoices.
+
+    Raises ``invalid_value`` for a missing name, unknown currency, malformed
+    e-mail or an external reference another customer has.
+    """
+    permissions.require(actor, permissions.MANAGE_INVOICES)
+    fields = clean_customer_fields(name, currency, email, external_ref)
+    return Customer.objects.create(**fields, created_by=actor)
+
+
+@transaction.atomic(durable=True)
+def customer_update(*, customer, name, currency, actor, email="", external_ref=""):
+    """Change a customer's details, with ``customer_create``'s checks. Locks the
+    customer."""
+    permissions.require(actor, permissions.MANAGE_INVOICES)
+    customer = locks.lock_customer(customer)
+    fields = clean_customer_fields(name, currency, email, external_ref, customer=customer)
+    for field, value in fields.items():
+        setattr(customer, field, value)
+    customer.save(update_fields=list(fields))
+    return customer
+
+
+def clean_card_fields(brand, last4, exp_month, exp_year):
+    """What identifies a saved card, checked as payment_method_add and
+    payment_method_update check it (a form may ask first): the cleaned fields,
+    or ``invalid_value``."""
+    brand = require_text(brand, "brand", "The card brand")
+    last4 = str(last4 or "").strip()
+    if not re.fullmatch(r"[0-9]{4}", last4):
+        raise BillingError(
+            ErrorCode.INVALID_VALUE, "The last 4 digits must be four digits.", field="last4"
+        )
+    try:
+        exp_month, exp_year = int(exp_month), int(exp_year)
+    except (TypeError, ValueError):
+        exp_month = exp_year = 0
+    if not (1 <= exp_month <= 12 and 2000 <= exp_year <= 2100):
+        raise BillingError(
+            ErrorCode.INVALID_VALUE, "The expiry month and year are not valid.", field="exp_month"
+        )
+    return dict(brand=brand, last4=last4, exp_month=exp_month, exp_year=exp_year)
+
+
+def _take_default(customer):
+    # Not a money column, so a plain UPDATE is fine here.
+    PaymentMethod.objects.filter(customer=customer, is_default=True).update(is_default=False)
 
 
 @transaction.atomic(durable=True)
@@ -65,35 +110,36 @@ def payment_method_add(
             "That looks like a card number. Save the gateway's token, never card data.",
             field="token",
         )
-    brand = require_text(brand, "brand", "The card brand")
-    last4 = str(last4 or "").strip()
-    if not re.fullmatch(r"\d{4}", last4):
-        raise BillingError(
-            ErrorCode.INVALID_VALUE, "The last 4 digits must be four digits.", field="last4"
-        )
-    try:
-        exp_month, exp_year = int(exp_month), int(exp_year)
-    except (TypeError, ValueError):
-        exp_month = exp_year = 0
-    if not (1 <= exp_month <= 12 and 2000 <= exp_year <= 2100):
-        raise BillingError(
-            ErrorCode.INVALID_VALUE, "The expiry month and year are not valid.", field="exp_month"
-        )
+    fields = clean_card_fields(brand, last4, exp_month, exp_year)
     customer = locks.lock_customer(customer)
     if default:
-        # Not a money column, so a plain UPDATE is fine here.
-        PaymentMethod.objects.filter(customer=customer, is_default=True).update(is_default=False)
+        _take_default(customer)
     return PaymentMethod.objects.create(
         customer=customer,
         gateway=gateway,
         token=token,
-        brand=brand,
-        last4=last4,
-        exp_month=exp_month,
-        exp_year=exp_year,
         is_default=bool(default),
         created_by=actor,
+        **fields,
     )
+
+
+@transaction.atomic(durable=True)
+def payment_method_update(*, payment_method, brand, last4, exp_month, exp_year, default, actor):
+    """Change what identifies a saved method and whether it is the default (its
+    customer, gateway and token are fixed). Made the default, it takes the flag
+    from the customer's previous default. Locks the customer, then the method."""
+    permissions.require(actor, permissions.MANAGE_INVOICES)
+    fields = clean_card_fields(brand, last4, exp_month, exp_year)
+    customer = locks.lock_customer(payment_method.customer_id)
+    method = locks.lock_payment_method(payment_method)
+    if default and not method.is_default:
+        _take_default(customer)
+    fields["is_default"] = bool(default)
+    for field, value in fields.items():
+        setattr(method, field, value)
+    method.save(update_fields=list(fields))
+    return method
 
 
 def sandbox_test_cards_add(*, customer, actor):

@@ -23,6 +23,7 @@ from billing.services._common import (
     balance_move,
     ensure_payable,
     event,
+    limit_text,
     move_invoice_amounts,
     new_event,
     payment_date,
@@ -97,6 +98,7 @@ def payment_record(
             field="method",
         )
     details = clean_details(method, details)
+    limit_text(Payment, reference=reference, notes=notes, **details)
     paid_at = payment_date(paid_at)
     amount = parse_money(amount, invoice.currency)
     if excess_to_credit and write_off_remainder:

@@ -22,6 +22,7 @@ from billing.services._common import (
     balance_move,
     event,
     gateway_for,
+    limit_text,
     move_invoice_amounts,
     require_choice,
     save_payment_totals,
@@ -137,6 +138,7 @@ def payment_refund(
     permissions.require(actor, permissions.REFUND)
     require_choice(destination, RefundDestination, "destination", "refund destination")
     require_choice(reason, RefundReason, "reason", "refund reason")
+    limit_text(Refund, notes=notes, reference=reference)
     amount = parse_money(amount, payment.currency)
     key = Idempotency(
         "payment_refund",

@@ -12,11 +12,21 @@ float, never grouped digits, so a spreadsheet or an accounting import reads
 them exactly. Codes (status, method, reason) are the models' stable values,
 not their labels.
 Every cell that starts like a formula is defused (``safe_cell``).
+
+An export never ends early without saying so. Its filters are checked before
+anything is sent: one that does not parse is a 400 naming it (the list page
+drops it, but a file that silently holds more rows than asked is worse than
+none). The query runs and the first row is read before the answer starts, so
+a failing query is an error page, not an empty file. A failure later, mid-file,
+writes ``EXPORT_FAILED`` as the last line and aborts the response, so the
+download is left incomplete (the chunked answer has no end) rather than
+looking whole.
 """
 
 import csv
+import logging
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
@@ -88,13 +98,42 @@ class _Echo:
         return value
 
 
+logger = logging.getLogger(__name__)
+
+# The last line of an export that failed midway (then the answer is aborted).
+EXPORT_FAILED = "# EXPORT FAILED: this file is incomplete. Download it again."
+
+
+def _invalid_filters(filterset):
+    """A 400 naming the filters that do not parse, or None."""
+    form = filterset.form
+    if form.is_valid():
+        return None
+    problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+    return HttpResponseBadRequest(
+        f"Nothing was exported: these filters do not parse. {problems}",
+        content_type="text/plain; charset=utf-8",
+    )
+
+
 def _csv_response(filename, header, rows):
     writer = csv.writer(_Echo())
+    rows = iter(rows)
+    # Runs the query now, before the answer starts.
+    first = next(rows, None)
 
     def lines():
         yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([safe_cell(cell) for cell in row])
+        if first is None:
+            return
+        yield writer.writerow([safe_cell(cell) for cell in first])
+        try:
+            for row in rows:
+                yield writer.writerow([safe_cell(cell) for cell in row])
+        except Exception:
+            logger.exception("The export %s failed midway.", filename)
+            yield writer.writerow([EXPORT_FAILED])
+            raise
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -114,7 +153,10 @@ def _local(moment):
 @staff_required
 def payment_export(request):
     """Every payment the payments list's filters match, as CSV."""
-    payments = PaymentFilterSet(request.GET).qs
+    filterset = PaymentFilterSet(request.GET)
+    if invalid := _invalid_filters(filterset):
+        return invalid
+    payments = filterset.qs
     rows = (
         (
             payment.pk,
@@ -142,7 +184,10 @@ def payment_export(request):
 @staff_required
 def credit_note_export(request):
     """Every credit note the credit notes list's filters match, as CSV."""
-    notes = CreditNoteFilterSet(request.GET).qs
+    filterset = CreditNoteFilterSet(request.GET)
+    if invalid := _invalid_filters(filterset):
+        return invalid
+    notes = filterset.qs
     rows = (
         (
             note.pk,

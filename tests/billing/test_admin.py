@@ -23,6 +23,7 @@ from billing.models import (
     PaymentMethod,
     Refund,
 )
+from tests.billing.views.payment_actions import add_card
 from tests.factories import CustomerFactory
 from tests.helpers import get_ok, issued_invoice, pay, record_counts, saved_card
 
@@ -312,3 +313,122 @@ def test_add_sandbox_test_cards_needs_the_permission_to_manage_customers(client,
     assert "add_sandbox_test_cards" not in page.content.decode()
     add_test_cards(client, customer)
     assert not PaymentMethod.objects.filter(customer=customer).exists()
+
+
+# Saves through the services, and tampered posts -----------------------------------------
+
+
+def card_post(customer, **fields):
+    return {
+        "customer": customer.pk,
+        "gateway": "sandbox",
+        "token": "sandbox_ok",
+        "brand": "Visa",
+        "last4": "1111",
+        "exp_month": "12",
+        "exp_year": "2031",
+        "is_default": "on",
+        **fields,
+    }
+
+
+def test_adding_a_default_card_in_the_admin_takes_the_flag_from_the_old_default(
+    admin_client, superuser
+):
+    customer = CustomerFactory()
+    old = add_card(customer, superuser, token="tok_old")
+    response = admin_client.post(admin_url(PaymentMethod, "add"), card_post(customer))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    new = PaymentMethod.objects.get(last4="1111")
+    assert new.is_default
+    assert new.created_by == superuser
+    old.refresh_from_db()
+    assert not old.is_default
+
+
+def test_making_a_card_the_default_in_the_admin_moves_the_flag(admin_client, superuser):
+    customer = CustomerFactory()
+    first = add_card(customer, superuser, token="tok_1", last4="1111")
+    second = add_card(customer, superuser, token="tok_2", last4="2222")
+    first.refresh_from_db()
+    assert not first.is_default and second.is_default
+    response = admin_client.post(
+        admin_url(PaymentMethod, "change", first.pk),
+        {
+            "brand": "Visa",
+            "last4": "1111",
+            "exp_month": "1",
+            "exp_year": "2032",
+            "is_default": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.is_default and first.exp_year == 2032
+    assert not second.is_default
+
+
+def test_a_card_the_service_refuses_is_a_form_error_in_the_admin(admin_client):
+    customer = CustomerFactory()
+    response = admin_client.post(
+        admin_url(PaymentMethod, "add"), card_post(customer, exp_year="1999")
+    )
+    assert response.status_code == 200
+    assert "The expiry month and year are not valid." in response.content.decode()
+    assert not PaymentMethod.objects.exists()
+
+
+@pytest.mark.parametrize("customer", ["abc", "9" * 40, "0x1"])
+def test_a_card_for_a_customer_that_is_not_an_id_is_a_400(admin_client, customer):
+    CustomerFactory()
+    response = admin_client.post(
+        admin_url(PaymentMethod, "add"), {**card_post(Customer.objects.get()), "customer": customer}
+    )
+    assert response.status_code == 400
+    assert not PaymentMethod.objects.exists()
+
+
+def test_changing_a_customer_in_the_admin_goes_through_the_service(admin_client, superuser):
+    customer = CustomerFactory(external_ref="A-1")
+    CustomerFactory(external_ref="B-2")
+    url = admin_url(Customer, "change", customer.pk)
+    data = {
+        "name": "Renamed",
+        "email": "",
+        "currency": "jpy",
+        "external_ref": "B-2",
+        "payment_methods-TOTAL_FORMS": "0",
+        "payment_methods-INITIAL_FORMS": "0",
+        "balances-TOTAL_FORMS": "0",
+        "balances-INITIAL_FORMS": "0",
+    }
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "already" in response.content.decode()
+    response = admin_client.post(url, {**data, "external_ref": "A-1"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    customer.refresh_from_db()
+    assert (customer.name, customer.currency) == ("Renamed", "JPY")
+
+
+@pytest.mark.parametrize(
+    ("model", "action"),
+    [
+        (Invoice, "issue_drafts"),
+        (Invoice, "void_invoices"),
+        (Invoice, "apply_customer_credit"),
+        (Payment, "void_payments"),
+        (Customer, "add_sandbox_test_cards"),
+    ],
+)
+@pytest.mark.parametrize("selected", ["0x1", "9" * 40, "abc", "-1"])
+def test_an_admin_action_on_ids_that_are_not_ids_is_a_400(
+    admin_client, records, model, action, selected
+):
+    before = record_counts()
+    response = admin_client.post(
+        admin_url(model, "changelist"), {"action": action, "_selected_action": [selected]}
+    )
+    assert response.status_code == 400
+    assert record_counts() == before

@@ -1,8 +1,10 @@
 import pytest
 
 from billing import services
+from billing.errors import BillingError
 from billing.models import Customer, PaymentMethod
 from tests.billing.services._refusals import assert_refused
+from tests.billing.views.payment_actions import add_card
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +110,50 @@ def test_payment_method_add_refuses_a_user_without_permission(nobody):
         **method_args(CustomerFactory(), nobody),
     )
     assert not PaymentMethod.objects.exists()
+
+
+def make_default(card, actor, brand="Visa"):
+    return services.payment_method_update(
+        payment_method=card,
+        brand=brand,
+        last4=card.last4,
+        exp_month=1,
+        exp_year=2031,
+        default=True,
+        actor=actor,
+    )
+
+
+def test_payment_method_update_moves_the_default_flag(clerk):
+    customer = CustomerFactory()
+    first = add_card(customer, clerk, "tok_1", "1111")
+    second = add_card(customer, clerk, "tok_2", "2222")
+    updated = make_default(first, clerk, brand="Mastercard")
+    second.refresh_from_db()
+    assert updated.is_default and updated.brand == "Mastercard"
+    assert not second.is_default
+
+
+def test_payment_method_update_and_customer_update_need_the_permission(nobody, clerk):
+    customer = CustomerFactory()
+    card = add_card(customer, clerk)
+    with pytest.raises(BillingError) as error:
+        make_default(card, nobody)
+    assert error.value.code == "permission_denied"
+    with pytest.raises(BillingError) as error:
+        services.customer_update(customer=customer, name="X", currency="USD", actor=nobody)
+    assert error.value.code == "permission_denied"
+
+
+def test_customer_update_refuses_another_customers_external_reference(clerk):
+    customer = CustomerFactory(external_ref="A-1")
+    CustomerFactory(external_ref="B-2")
+    with pytest.raises(BillingError) as error:
+        services.customer_update(
+            customer=customer, name="X", currency="USD", external_ref="B-2", actor=clerk
+        )
+    assert (error.value.code, error.value.field) == ("invalid_value", "external_ref")
+    kept = services.customer_update(
+        customer=customer, name=" Acme ", currency="eur", external_ref="A-1", actor=clerk
+    )
+    assert (kept.name, kept.currency, kept.external_ref) == ("Acme", "EUR", "A-1")

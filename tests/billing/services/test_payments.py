@@ -1,9 +1,12 @@
 import datetime
+from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from moneyed import Money
 
-from billing import services
+from billing import permissions, services
 from billing.models import (
     BalanceEntry,
     CreditNote,
@@ -243,7 +246,10 @@ def test_payment_record_refuses_a_missing_or_unreadable_date(clerk, invoice, pai
     )
 
 
-@pytest.mark.parametrize("amount", ["0", "-5.00", "10.001", "abc"])
+@pytest.mark.parametrize(
+    "amount",
+    ["0", "-5.00", "10.001", "abc", "1e2", "1_000", "1e26", Decimal("1E+26"), "١٠"],
+)
 def test_payment_record_refuses_an_invalid_amount(clerk, invoice, amount):
     assert_refused(
         "invalid_amount",
@@ -431,3 +437,23 @@ def test_payment_void_is_for_managers_only(request, manager, invoice, who):
     )
     payment.refresh_from_db()
     assert payment.status == "succeeded"
+
+
+def test_another_users_same_key_is_another_key_and_never_their_result(clerk, invoice):
+    other = django_user_model_clerk("clerk2")
+    first = services.payment_record(**record(invoice, clerk, "10.00", idempotency_key="k-1"))
+    second = services.payment_record(**record(invoice, other, "10.00", idempotency_key="k-1"))
+    assert second.pk != first.pk
+    assert second.created_by == other
+    assert IdempotencyKey.objects.filter(key="k-1").count() == 2
+    # Each user's own repost still replays their own payment and writes nothing.
+    before = record_counts()
+    again = services.payment_record(**record(invoice, other, "10.00", idempotency_key="k-1"))
+    assert again.pk == second.pk
+    assert record_counts() == before
+
+
+def django_user_model_clerk(username):
+    user = get_user_model().objects.create_user(username, password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=permissions.CLERK))
+    return user

@@ -4,13 +4,14 @@ import io
 
 import pytest
 from django.db import connection
+from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from moneyed import Money
 
 from billing import services
 from billing.selectors import PAGE_SIZE
-from billing.views.exports import CREDIT_NOTE_COLUMNS, PAYMENT_COLUMNS, safe_cell
+from billing.views.exports import CREDIT_NOTE_COLUMNS, EXPORT_FAILED, PAYMENT_COLUMNS, safe_cell
 from tests.billing.views.conftest import htmx
 from tests.factories import CustomerFactory
 from tests.helpers import issued_invoice, pay
@@ -147,8 +148,10 @@ def test_the_payments_export_applies_every_filter_of_the_list(staff_client, mana
     assert ids(q="globex") == {dollars.pk}
     assert ids(q=yen_invoice.number) == {old.pk, recent.pk, voided.pk}
     assert ids(q=yen_invoice.number.removeprefix("INV-")) == {old.pk, recent.pk, voided.pk}
-    # A filter that does not parse is dropped, as on the list page.
-    assert ids(paid_from="not a date", status="voided") == {voided.pk}
+    # A filter that does not parse exports nothing, rather than more than asked.
+    response = staff_client.get(PAYMENTS, {"paid_from": "not a date", "status": "voided"})
+    assert response.status_code == 400
+    assert "paid_from" in response.content.decode()
 
 
 def test_the_payments_export_query_count_does_not_grow_with_rows(
@@ -319,3 +322,80 @@ def test_the_credit_notes_table_links_to_the_export_of_its_filters(staff_client,
     assert f'href="{CREDIT_NOTES}?reason=goodwill&amp;currency=JPY" download>Export CSV</a>' in (
         content
     )
+
+
+# -- filters that do not parse, failures -----------------------------------------------------
+
+OUT_OF_RANGE = ["9223372036854775808", "9" * 40, "-1", "0x1"]
+
+
+@pytest.mark.parametrize("url", [PAYMENTS, CREDIT_NOTES])
+@pytest.mark.parametrize("customer", OUT_OF_RANGE)
+def test_an_export_with_a_filter_that_does_not_parse_is_a_400_naming_it(
+    staff_client, manager, tanaka, url, customer
+):
+    invoice = issued_invoice(tanaka, manager, "48000")
+    pay(invoice, manager, "1000")
+    note(invoice, manager, "1000")
+    response = staff_client.get(url, {"customer": customer})
+    assert response.status_code == 400
+    assert not response.streaming
+    content = response.content.decode()
+    assert content.startswith("Nothing was exported")
+    assert "customer" in content
+
+
+def test_an_export_whose_query_fails_is_an_error_before_any_row_is_sent(
+    staff_client, manager, tanaka, monkeypatch
+):
+    pay(issued_invoice(tanaka, manager, "48000"), manager, "1000")
+
+    def broken(self, chunk_size=None):
+        raise RuntimeError("the database went away")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr("django.db.models.QuerySet.iterator", broken)
+    with pytest.raises(RuntimeError):
+        staff_client.get(PAYMENTS)
+
+
+def test_an_export_that_fails_midway_says_so_in_its_last_line_and_aborts(
+    staff_client, manager, tanaka, monkeypatch
+):
+    invoice = issued_invoice(tanaka, manager, "48000")
+    for amount in ("1000", "2000", "3000"):
+        pay(invoice, manager, amount)
+    real = QuerySet.iterator
+
+    def breaks_after_one_row(self, chunk_size=None):
+        rows = real(self, chunk_size=chunk_size)
+        yield next(rows)
+        raise RuntimeError("the connection dropped")
+
+    monkeypatch.setattr("django.db.models.QuerySet.iterator", breaks_after_one_row)
+    response = staff_client.get(PAYMENTS)
+    assert response.status_code == 200
+    received = []
+    with pytest.raises(RuntimeError):
+        for chunk in response.streaming_content:
+            received.append(chunk.decode())
+    assert len(received) == 3  # the header, one row, the failure
+    assert received[-1].strip() == EXPORT_FAILED
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        reverse("billing:payment_list"),
+        reverse("billing:invoice_list"),
+        reverse("billing:credit_note_list"),
+    ],
+)
+@pytest.mark.parametrize("customer", OUT_OF_RANGE)
+def test_a_list_drops_a_customer_filter_out_of_range(staff_client, manager, tanaka, url, customer):
+    invoice = issued_invoice(tanaka, manager, "48000")
+    pay(invoice, manager, "1000")
+    note(invoice, manager, "1000")
+    response = staff_client.get(url, {"customer": customer})
+    assert response.status_code == 200
+    assert response.context["page"].rows
