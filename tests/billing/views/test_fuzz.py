@@ -55,6 +55,7 @@ from tests.billing.views.conftest import htmx
 from tests.billing.views.doors import (
     assert_records_agree,
     changes,
+    form_fields,
     rolled_back,
     send,
     signed_in,
@@ -494,9 +495,10 @@ def gateway_refused(response):
     return response.status_code == 422 and "invoice-changed" in response.get("HX-Trigger", "")
 
 
-def exercise(world, method, url, data, headers=None, *, answers):
+def exercise(world, method, url, data, headers=None, *, answers, writes_allowed=False):
     """Send the request as the manager in a savepoint; check the answer is one
-    of ``answers``, and what it wrote."""
+    of ``answers``, and what it wrote (``writes_allowed``: an admin action,
+    which answers a redirect whatever it did)."""
     with rolled_back():
         client = signed_in(world.manager)
         before = snapshot()
@@ -504,7 +506,7 @@ def exercise(world, method, url, data, headers=None, *, answers):
         after = snapshot()
         request = f"{method} {url} {data!r} {headers!r}"
         assert response.status_code in answers, f"{response.status_code} for {request}"
-        if method == "POST" and (acted(response) or gateway_refused(response)):
+        if writes_allowed or (method == "POST" and (acted(response) or gateway_refused(response))):
             if after != before:
                 assert_records_agree()
         else:
@@ -909,3 +911,108 @@ def test_exports_stream_every_row_for_any_filter(world, surface, data):
     response = exercise(world, "GET", url, query(world, data, surface), answers={200})
     assert response["Content-Type"].startswith("text/csv")
     assert response.body.decode().count("\n") >= 1  # At least the header row.
+
+
+# -- the admin: customers' and saved methods' change forms, and the actions -------------------
+
+
+@pytest.fixture
+def admin_form(world):
+    """The fields a change form of the admin posts as shown (read once per test)."""
+    shown = {}
+
+    def fields(url):
+        if url not in shown:
+            response = signed_in(world.manager).get(url)
+            assert response.status_code == 200, url
+            shown[url] = form_fields(response.content.decode())
+        return dict(shown[url])
+
+    return fields
+
+
+# A change form answers 200 (shown again, with its errors) or 302 (saved).
+ADMIN_ANSWERS = {200, 302, 404}
+
+
+def admin_post(world, data, url, base, fields):
+    """The form as shown, with a plausible value for ``fields`` and a few spoiled
+    (a field left out is not posted at all)."""
+    values = data.draw(form(fields), label="data")
+    post = {name: value for name, value in base.items() if name not in fields}
+    post.update(values)
+    response = exercise(world, "POST", url, post, answers=ADMIN_ANSWERS)
+    assert response.status_code != 404, f"{url} not found"
+
+
+EMAILS = st.sampled_from(["billing@example.com", "", "a@b.co", "ÿ@exämple.com"])
+CUSTOMER_FIELDS = {
+    "name": field(TEXT_GOOD, TEXT_BAD),
+    "email": field(EMAILS, TEXT_BAD),
+    "currency": field(st.sampled_from(["USD", "eur", "JPY", "KWD"]), hostile(HOSTILE_CURRENCIES)),
+    "external_ref": field(st.sampled_from(["", "ACME-1", "NEW-7"]), TEXT_BAD),
+}
+
+
+@fuzz
+@given(data=st.data())
+def test_admin_customer_forms(world, admin_form, data):
+    name = data.draw(st.sampled_from([None, "acme", "kobe"]), label="customer (None: add)")
+    if name is None:
+        url = reverse("admin:billing_customer_add")
+    else:
+        url = reverse("admin:billing_customer_change", args=[world.customers[name][0]])
+    admin_post(world, data, url, admin_form(url), CUSTOMER_FIELDS)
+
+
+def card_fields(world):
+    return {
+        "customer": field(ids(world.customers), ID_BAD),
+        "gateway": field(st.sampled_from(["sandbox", "stripe"]), CHOICE_BAD),
+        "token": field(
+            st.sampled_from(["sandbox_ok", "tok_visa", "pm_123"]),
+            hostile(["4242424242424242", "4242 4242 4242 4242", *HOSTILE_TEXTS]),
+        ),
+        "brand": field(st.sampled_from(["Visa", "Mastercard", "visa"]), TEXT_BAD),
+        "last4": field(st.from_regex(r"\d{4}", fullmatch=True), hostile([*ODD_IDS, "12345"])),
+        "exp_month": field(st.integers(1, 12).map(str), hostile(["13", *HUGE_IDS, *ODD_IDS])),
+        "exp_year": field(st.integers(2020, 2045).map(str), hostile(["99999", *HUGE_IDS])),
+        "is_default": TICK,
+    }
+
+
+@fuzz
+@given(data=st.data())
+def test_admin_payment_method_forms(world, admin_form, data):
+    name = data.draw(st.sampled_from([None, *world.cards]), label="card (None: add)")
+    if name is None:
+        url = reverse("admin:billing_paymentmethod_add")
+    else:
+        url = reverse("admin:billing_paymentmethod_change", args=[world.cards[name]])
+    admin_post(world, data, url, admin_form(url), card_fields(world))
+
+
+ADMIN_ACTIONS = {
+    "customer": ("add_sandbox_test_cards",),
+    "invoice": ("issue_drafts", "void_invoices", "apply_customer_credit"),
+    "payment": ("void_payments",),
+}
+
+
+@fuzz
+@given(data=st.data())
+def test_admin_actions(world, data):
+    model = data.draw(st.sampled_from(sorted(ADMIN_ACTIONS)), label="model")
+    records = {"customer": world.customers, "invoice": world.invoices, "payment": world.payments}
+    real = [str(pk) for pk, _ in records[model].values() if 0 < pk < 2**63 - 1]
+    selected = data.draw(
+        st.lists(weighted((st.sampled_from(real), 4), (ID_BAD, 1)), max_size=4), label="selected"
+    )
+    fields = {
+        "action": field(st.sampled_from(ADMIN_ACTIONS[model]), hostile(["delete_selected"])),
+        "select_across": field(st.sampled_from(["0", "0", "1"]), hostile(ODD_IDS)),
+        "index": field(st.just("0"), hostile(ODD_IDS)),
+    }
+    post = {**data.draw(form(fields, spoil=1), label="data"), "_selected_action": selected}
+    url = reverse(f"admin:billing_{model}_changelist")
+    exercise(world, "POST", url, post, answers={200, 302}, writes_allowed=True)
