@@ -106,8 +106,9 @@ def send(client, method, url, data=None, headers=None):
     try:
         response = getattr(client, method.lower())(url, data or {}, headers=headers or {})
         if response.streaming:
+            # Read to the end (the test client then signals the request's end
+            # itself; response.close() would close the database connection).
             response.body = b"".join(response.streaming_content)
-            response.close()
     except Exception as error:
         summary = "".join(traceback.format_exception_only(error)).strip()
         raise ServerError(f"Server error for {request}:\n{summary}") from error
