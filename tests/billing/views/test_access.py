@@ -1,81 +1,34 @@
-import pytest
-from django.contrib.auth import get_user_model
-from django.urls import reverse
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.shortcuts import resolve_url
+from django.urls import URLResolver, get_resolver, reverse
+from moneyed import Money
+
+from billing import permissions, services
+from billing.models import PaymentStatus
 from tests.billing.views.conftest import htmx
+from tests.billing.views.doors import rolled_back, send, signed_in
 from tests.factories import CustomerFactory
-from tests.helpers import get_ok, issued_invoice
+from tests.helpers import get_ok, issued_invoice, pay
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def pages(clerk):
-    customer = CustomerFactory()
-    invoice = issued_invoice(customer, clerk, "10.00")
-    return [
-        reverse("billing:dashboard"),
-        reverse("billing:invoice_list"),
-        reverse("billing:invoice_detail", args=[invoice.pk]),
-        reverse("billing:customer_list"),
-        reverse("billing:customer_detail", args=[customer.pk]),
-        reverse("billing:payment_list"),
-        reverse("billing:credit_note_list"),
-    ]
+# Who may open which page is the permission matrix's (at the end of this
+# module); here the answers it does not vary.
 
 
-def test_anonymous_visitors_are_sent_to_the_login_page_with_next(client, pages):
-    for url in pages:
-        response = client.get(url)
-        assert response.status_code == 302
-        assert response["Location"] == f"{reverse('billing:login')}?next={url}"
-
-
-def test_an_anonymous_htmx_request_redirects_the_whole_browser_to_login(client, pages):
-    url = pages[1]
+def test_an_anonymous_htmx_request_redirects_the_whole_browser_to_login(client):
+    url = reverse("billing:invoice_list")
     response = client.get(url, headers=htmx("invoice-table", **{"HX-Current-URL": url}))
     assert response.status_code == 200
     assert response["HX-Redirect"] == f"{reverse('billing:login')}?next={url}"
     assert b"<table" not in response.content
-
-
-def test_signed_in_users_who_are_not_staff_are_sent_to_login(client, pages):
-    user = get_user_model().objects.create_user("customer", password="pw", is_staff=False)
-    client.force_login(user)
-    for url in pages:
-        response = client.get(url)
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("billing:login"))
-
-
-def test_inactive_staff_are_sent_to_login(client, pages, clerk):
-    clerk.is_active = False
-    clerk.save()
-    client.force_login(clerk)
-    assert client.get(pages[0]).status_code == 302
-
-
-def test_staff_without_the_view_permission_get_403_naming_it(client, nobody, pages):
-    client.force_login(nobody)
-    for url in pages:
-        response = client.get(url)
-        assert response.status_code == 403
-        assert "view billing" in response.content.decode()
-
-
-def test_an_htmx_403_is_plain_text_for_a_toast(client, nobody, pages):
-    client.force_login(nobody)
-    response = client.get(pages[1], headers=htmx("invoice-table"))
-    assert response.status_code == 403
-    assert response["Content-Type"].startswith("text/plain")
-    assert "the permission “view billing” is missing" in response.content.decode()
-
-
-def test_clerks_and_managers_see_every_page(client, clerk, manager, pages):
-    for user in (clerk, manager):
-        client.force_login(user)
-        for url in pages:
-            assert client.get(url).status_code == 200, url
 
 
 def test_unknown_records_are_404(staff_client):
@@ -108,3 +61,247 @@ def test_every_page_carries_csrf_for_htmx_and_loads_htmx_from_static(staff_clien
     # No inline scripts: a strict CSP holds.
     assert "<script>" not in content
     assert "onclick" not in content
+
+
+# -- the permission matrix: every route × every kind of user ------------------------------
+
+P = permissions
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a route of the "billing" namespace needs, and what fills its URL."""
+
+    needs: tuple = ()  # The billing permissions, all required (after staff and active).
+    kind: str = "page"  # page (GET), action (GET and POST), export (GET only), public
+    pk: str | None = None  # The record of ``matrix_records`` whose id is <pk>.
+    currency: str | None = None
+
+
+# THE table: every route of billing/urls.py and the permission it needs
+# (billing/permissions.py). A route missing here fails
+# test_every_billing_route_is_in_the_permission_table: a new view comes with
+# its entry, and the matrix then checks that it asks for it.
+ROUTES = {
+    "dashboard": Route((P.VIEW,)),
+    "invoice_list": Route((P.VIEW,)),
+    "invoice_detail": Route((P.VIEW,), pk="open invoice"),
+    "invoice_create": Route((P.VIEW, P.MANAGE_INVOICES), "action"),
+    "invoice_edit": Route((P.VIEW, P.MANAGE_INVOICES), "action", pk="draft"),
+    "invoice_issue": Route((P.VIEW, P.MANAGE_INVOICES), "action", pk="draft"),
+    "invoice_issue_and_charge": Route((P.VIEW, P.MANAGE_INVOICES, P.CHARGE), "action", pk="draft"),
+    "invoice_void": Route((P.VIEW, P.VOID_INVOICE), "action", pk="open invoice"),
+    "credit_apply": Route((P.VIEW, P.RECORD), "action", pk="open invoice"),
+    "credit_note_issue": Route((P.VIEW, P.ISSUE_CREDIT_NOTE), "action", pk="paid invoice"),
+    "payment_record": Route((P.VIEW, P.RECORD), "action", pk="open invoice"),
+    "payment_charge": Route((P.VIEW, P.CHARGE), "action", pk="open invoice"),
+    "customer_list": Route((P.VIEW,)),
+    "customer_detail": Route((P.VIEW,), pk="customer"),
+    "balance_adjust": Route((P.VIEW, P.ADJUST_BALANCE), "action", pk="customer"),
+    "balance_pay_out": Route((P.VIEW, P.ADJUST_BALANCE), "action", pk="customer", currency="USD"),
+    "customer_credit_apply": Route((P.VIEW, P.RECORD), "action", pk="customer", currency="USD"),
+    "payment_list": Route((P.VIEW,)),
+    "payment_refund": Route((P.VIEW, P.REFUND), "action", pk="cash payment"),
+    "payment_void": Route((P.VIEW, P.VOID_PAYMENT), "action", pk="cash payment"),
+    "payment_retry": Route((P.VIEW, P.CHARGE), "action", pk="failed charge"),
+    "payment_export": Route((P.VIEW,), "export"),
+    "credit_note_list": Route((P.VIEW,)),
+    "credit_note_export": Route((P.VIEW,), "export"),
+    "login": Route(kind="public"),
+    "logout": Route(kind="public"),
+}
+
+# Who holds what: the two groups as billing/permissions.py makes them.
+GRANTED = {
+    "staff without permissions": set(),
+    "staff who may only view": {P.VIEW},
+    "clerk": set(P.GROUPS[P.CLERK]),
+    "manager": set(P.GROUPS[P.MANAGER]),
+    "superuser": set(P.LABELS),
+}
+# Signed in, but not active staff: the back office is not for them.
+TURNED_AWAY = ("inactive staff", "non-staff with every permission")
+USERS = ("anonymous", *TURNED_AWAY, *GRANTED)
+
+
+def billing_routes(patterns=None, namespaces=()):
+    """{name: URLPattern} of every route in the "billing" namespace, walked from
+    the project's URL configuration."""
+    found = {}
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            inner = (*namespaces, pattern.namespace) if pattern.namespace else namespaces
+            found.update(billing_routes(pattern.url_patterns, inner))
+        elif namespaces == ("billing",):
+            found[pattern.name] = pattern
+    return found
+
+
+def test_every_billing_route_is_in_the_permission_table():
+    routes = billing_routes()
+    assert None not in routes, "a billing route without a name cannot be checked"
+    assert sorted(set(routes) - set(ROUTES)) == [], "routes missing from ROUTES"
+    assert sorted(set(ROUTES) - set(routes)) == [], "ROUTES lists routes that do not exist"
+
+
+@pytest.fixture
+def matrix_records():
+    manager = get_user_model().objects.create_user("records", is_staff=True)
+    manager.groups.add(Group.objects.get(name=P.MANAGER))
+    customer = CustomerFactory(name="Matrix customer")
+    card = services.payment_method_add(
+        customer=customer,
+        gateway="sandbox",
+        token="sandbox_declined",
+        brand="visa",
+        last4="0002",
+        exp_month=12,
+        exp_year=2099,
+        actor=manager,
+    )
+    paid = issued_invoice(customer, manager, "50.00")
+    cash = pay(paid, manager, "50.00")
+    open_invoice = issued_invoice(customer, manager, "100.00")
+    failed = services.payment_charge(
+        invoice=open_invoice, amount=Money("10.00", "USD"), payment_method=card, actor=manager
+    )
+    assert failed.status == PaymentStatus.FAILED
+    draft = services.invoice_create(
+        customer=customer,
+        currency="USD",
+        lines=[{"description": "Work", "quantity": 1, "unit_price": Money("20.00", "USD")}],
+        actor=manager,
+    )
+    services.balance_adjust(
+        customer=customer, amount=Money("5.00", "USD"), reason="Goodwill", actor=manager
+    )
+    return {
+        "customer": customer.pk,
+        "draft": draft.pk,
+        "open invoice": open_invoice.pk,
+        "paid invoice": paid.pk,
+        "cash payment": cash.pk,
+        "failed charge": failed.pk,
+    }
+
+
+def make_user(kind):
+    """The user of ``kind`` (None: not signed in). No password: hashing one
+    would be most of this test's time."""
+    users = get_user_model().objects
+    if kind == "anonymous":
+        return None
+    if kind == "superuser":
+        return users.create_superuser("root", "root@example.com", None)
+    user = users.create_user(
+        kind.replace(" ", "-"),
+        is_staff=kind != "non-staff with every permission",
+        is_active=kind != "inactive staff",
+    )
+    if kind in ("inactive staff", "manager"):
+        user.groups.add(Group.objects.get(name=P.MANAGER))
+    elif kind == "clerk":
+        user.groups.add(Group.objects.get(name=P.CLERK))
+    elif kind == "non-staff with every permission":
+        user.user_permissions.set(
+            Permission.objects.filter(content_type__app_label="billing", codename__in=P.LABELS)
+        )
+    elif kind == "staff who may only view":
+        user.user_permissions.set(Permission.objects.filter(codename=P.VIEW))
+    return user
+
+
+def route_url(name, pattern, records):
+    route = ROUTES[name]
+    values = {"pk": records.get(route.pk), "currency": route.currency}
+    kwargs = {key: values[key] for key in pattern.pattern.converters}
+    assert None not in kwargs.values(), f"ROUTES[{name!r}] does not fill {sorted(kwargs)}"
+    return reverse(f"billing:{name}", kwargs=kwargs)
+
+
+def sent_to_login(response, path, is_htmx):
+    """A plain request redirected to the login page, or htmx told to go there,
+    with ``next`` the page asked for."""
+    if is_htmx:
+        assert response.status_code == 200
+        location = response["HX-Redirect"]
+    else:
+        assert response.status_code == 302
+        location = response["Location"]
+    target = urlsplit(location)
+    assert target.path == resolve_url(settings.LOGIN_URL)
+    assert parse_qs(target.query)["next"] == [path]
+    assert b"<table" not in getattr(response, "body", response.content)
+
+
+def refused(response, missing, is_htmx):
+    """403 naming one of the missing permissions: plain text for htmx's toast."""
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert any(P.LABELS[needed] in body for needed in missing), body[:300]
+    if is_htmx:
+        assert response["Content-Type"].startswith("text/plain")
+
+
+def answered(response, method, kind, is_htmx):
+    """An allowed request: the page, or the action form's own answer (re-shown
+    with errors, done, or refused by a rule), never a permission's refusal."""
+    if method == "GET":
+        assert response.status_code == 200
+        if kind == "export":
+            assert response["Content-Type"].startswith("text/csv")
+        return
+    assert response.status_code in {200, 204, 302, 422}
+    if response.status_code == 302:
+        assert not response["Location"].startswith(resolve_url(settings.LOGIN_URL))
+
+
+def requests_for(kind):
+    """(method, htmx headers or None) to send to a route of ``kind``."""
+    gets = [("GET", None), ("GET", htmx("modal"))]
+    if kind == "action":
+        return [*gets, ("POST", None), ("POST", htmx("modal-form"))]
+    if kind == "export":
+        return [("GET", None), ("POST", None)]
+    return gets
+
+
+@pytest.mark.parametrize("kind", USERS)
+def test_every_route_answers_every_kind_of_user_as_its_permission_says(kind, matrix_records):
+    user = make_user(kind)
+    wrong = []
+    for name, pattern in sorted(billing_routes().items()):
+        route = ROUTES.get(name)
+        if route is None:
+            wrong.append(f"{name}: not in ROUTES")
+            continue
+        url = route_url(name, pattern, matrix_records)
+        for method, headers in requests_for(route.kind):
+            with rolled_back():
+                response = send(signed_in(user), method, url, headers=headers)
+            missing = [needed for needed in route.needs if needed not in GRANTED.get(kind, ())]
+            try:
+                if route.kind == "public":
+                    public_answer(name, method, response)
+                elif route.kind == "export" and method == "POST":
+                    assert response.status_code == 405  # Read only, for everyone.
+                elif kind == "anonymous" or kind in TURNED_AWAY:
+                    sent_to_login(response, url, headers is not None)
+                elif missing:
+                    refused(response, missing, headers is not None)
+                else:
+                    answered(response, method, route.kind, headers is not None)
+            except (AssertionError, KeyError) as error:
+                status = response.status_code
+                wrong.append(f"{name}: {method} {url} {headers or ''} → {status} ({error!r})")
+    assert wrong == [], f"{kind}:\n" + "\n".join(wrong)
+
+
+def public_answer(name, method, response):
+    """The login page is for everyone; signing out is a POST that leads there."""
+    if name == "login":
+        assert response.status_code == 200
+    elif method == "GET":
+        assert response.status_code == 405
+    else:
+        assert response.status_code == 302
