@@ -7,6 +7,7 @@ from functools import cached_property
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from billing import selectors
 from billing.forms.fields import IdempotentForm, MoneyField, PlainDecimalField, any_choice
@@ -96,8 +97,7 @@ class InvoiceForm(forms.Form):
             pk = pk or self.fields["customer"].initial
             if str(pk or "").isdigit():
                 chosen = Customer.objects.filter(pk=pk).first()
-        search = self.data.get("customer_search", "") if self.is_bound else ""
-        matches = selectors.customer_matches(search=search[:100], limit=self.MATCHES + 1)
+        matches = selectors.customer_matches(search=self._search(), limit=self.MATCHES + 1)
         others = [customer for customer in matches if customer != chosen]
         customers = ([chosen] if chosen else []) + others[: self.MATCHES]
         return CustomerPicker(
@@ -105,6 +105,16 @@ class InvoiceForm(forms.Form):
             chosen=chosen.pk if chosen else None,
             more=len(others) > self.MATCHES,
         )
+
+    def _search(self):
+        """The search as typed, if the field takes it (a NUL byte, say, it does
+        not: PostgreSQL text cannot hold one); else no search."""
+        if not self.is_bound:
+            return ""
+        try:
+            return self.fields["customer_search"].clean(self.data.get("customer_search", ""))
+        except ValidationError:
+            return ""
 
     def draft_currency(self):
         """The draft's currency once the form is valid (the customer's unless

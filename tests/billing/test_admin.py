@@ -23,7 +23,6 @@ from billing.models import (
     PaymentMethod,
     Refund,
 )
-from tests.billing.views.payment_actions import add_card
 from tests.factories import CustomerFactory
 from tests.helpers import get_ok, issued_invoice, pay, record_counts, saved_card
 
@@ -336,7 +335,7 @@ def test_adding_a_default_card_in_the_admin_takes_the_flag_from_the_old_default(
     admin_client, superuser
 ):
     customer = CustomerFactory()
-    old = add_card(customer, superuser, token="tok_old")
+    old = saved_card(customer, superuser, token="tok_old")
     response = admin_client.post(admin_url(PaymentMethod, "add"), card_post(customer))
     assert response.status_code == 302, response.content.decode()[:2000]
     new = PaymentMethod.objects.get(last4="1111")
@@ -348,8 +347,8 @@ def test_adding_a_default_card_in_the_admin_takes_the_flag_from_the_old_default(
 
 def test_making_a_card_the_default_in_the_admin_moves_the_flag(admin_client, superuser):
     customer = CustomerFactory()
-    first = add_card(customer, superuser, token="tok_1", last4="1111")
-    second = add_card(customer, superuser, token="tok_2", last4="2222")
+    first = saved_card(customer, superuser, token="tok_1", last4="1111")
+    second = saved_card(customer, superuser, token="tok_2", last4="2222")
     first.refresh_from_db()
     assert not first.is_default and second.is_default
     response = admin_client.post(

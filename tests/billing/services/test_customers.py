@@ -4,8 +4,8 @@ from billing import services
 from billing.errors import BillingError
 from billing.models import Customer, PaymentMethod
 from tests.billing.services._refusals import assert_refused
-from tests.billing.views.payment_actions import add_card
 from tests.factories import CustomerFactory
+from tests.helpers import saved_card
 
 pytestmark = pytest.mark.django_db
 
@@ -126,8 +126,8 @@ def make_default(card, actor, brand="Visa"):
 
 def test_payment_method_update_moves_the_default_flag(clerk):
     customer = CustomerFactory()
-    first = add_card(customer, clerk, "tok_1", "1111")
-    second = add_card(customer, clerk, "tok_2", "2222")
+    first = saved_card(customer, clerk, "tok_1", last4="1111")
+    second = saved_card(customer, clerk, "tok_2", last4="2222")
     updated = make_default(first, clerk, brand="Mastercard")
     second.refresh_from_db()
     assert updated.is_default and updated.brand == "Mastercard"
@@ -136,7 +136,7 @@ def test_payment_method_update_moves_the_default_flag(clerk):
 
 def test_payment_method_update_and_customer_update_need_the_permission(nobody, clerk):
     customer = CustomerFactory()
-    card = add_card(customer, clerk)
+    card = saved_card(customer, clerk)
     with pytest.raises(BillingError) as error:
         make_default(card, nobody)
     assert error.value.code == "permission_denied"

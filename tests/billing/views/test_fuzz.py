@@ -61,8 +61,7 @@ from tests.billing.views.doors import (
     signed_in,
     snapshot,
 )
-from tests.billing.views.payment_actions import add_card
-from tests.helpers import issued_invoice, pay
+from tests.helpers import issued_invoice, pay, saved_card
 
 pytestmark = pytest.mark.django_db
 
@@ -359,9 +358,9 @@ def world(db):
     trading = services.customer_create(name="Acme Trading", currency="EUR", actor=manager)
     kobe = services.customer_create(name="Kōbe KK", currency="JPY", actor=manager)
     gulf = services.customer_create(name="Gulf Traders", currency="KWD", actor=manager)
-    ok = add_card(acme, manager, token="sandbox_ok", last4="4242")
-    declined = add_card(acme, manager, token="sandbox_declined", last4="0002", default=False)
-    foreign = add_card(kobe, manager, token="sandbox_ok", last4="1111")
+    ok = saved_card(acme, manager, token="sandbox_ok", last4="4242")
+    declined = saved_card(acme, manager, token="sandbox_declined", last4="0002", default=False)
+    foreign = saved_card(kobe, manager, token="sandbox_ok", last4="1111")
 
     def draft(customer, amount):
         return services.invoice_create(
@@ -908,7 +907,11 @@ def test_list_filters(world, surface, data):
 @given(data=st.data())
 def test_exports_stream_every_row_for_any_filter(world, surface, data):
     url = reverse(f"billing:{surface}_export")
-    response = exercise(world, "GET", url, query(world, data, surface), answers={200})
+    # A filter that does not parse is a 400 naming it: an export never drops one
+    # and hands back more rows than were asked for.
+    response = exercise(world, "GET", url, query(world, data, surface), answers={200, 400})
+    if response.status_code == 400:
+        return
     assert response["Content-Type"].startswith("text/csv")
     assert response.body.decode().count("\n") >= 1  # At least the header row.
 
@@ -931,8 +934,9 @@ def admin_form(world):
     return fields
 
 
-# A change form answers 200 (shown again, with its errors) or 302 (saved).
-ADMIN_ANSWERS = {200, 302, 404}
+# A change form answers 200 (shown again, with its errors) or 302 (saved); a post
+# naming a record that cannot exist (a customer id that is no id) is a 400.
+ADMIN_ANSWERS = {200, 302, 400, 404}
 
 
 def admin_post(world, data, url, base, fields):
@@ -1015,4 +1019,5 @@ def test_admin_actions(world, data):
     }
     post = {**data.draw(form(fields, spoil=1), label="data"), "_selected_action": selected}
     url = reverse(f"admin:billing_{model}_changelist")
-    exercise(world, "POST", url, post, answers={200, 302}, writes_allowed=True)
+    # An action on ids that are no ids is refused with 400, writing nothing.
+    exercise(world, "POST", url, post, answers={200, 302, 400}, writes_allowed=True)

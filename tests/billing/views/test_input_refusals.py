@@ -9,10 +9,10 @@ from billing import services
 from billing.models import NOTE_MAX_LENGTH, Invoice, InvoiceLine
 from tests.billing.services._refusals import TODAY, assert_refused
 from tests.billing.views.conftest import htmx
-from tests.billing.views.payment_actions import KEY, add_card
+from tests.billing.views.payment_actions import KEY
 from tests.billing.views.test_invoice_actions import lines_data, row
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, pay, record_counts
+from tests.helpers import issued_invoice, pay, record_counts, saved_card
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +112,7 @@ SURFACES = [
 def test_every_amount_form_refuses_huge_and_careless_amounts_with_422(
     staff_client, manager, invoice, surface, amount
 ):
-    add_card(invoice.customer, manager)
+    saved_card(invoice.customer, manager)
     url, data, field = surfaces(invoice)[surface]
     before = record_counts()
     response = staff_client.post(url, {**data, field: amount}, headers=htmx("modal-form"))

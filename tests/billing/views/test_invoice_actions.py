@@ -286,6 +286,17 @@ def test_the_chosen_customer_stays_first_and_checked_while_the_search_changes(cl
     assert choices(response) == (["Yamada KK", "Yamamoto GmbH"], ["Yamada KK"])
 
 
+def test_a_search_with_a_nul_byte_offers_only_the_chosen_customer_and_creates_nothing(
+    clerk_client,
+):
+    # PostgreSQL text cannot hold a NUL byte: searching with one was a server error.
+    chosen = CustomerFactory(name="Initech")
+    response = search(clerk_client, "ini\x00", customer=chosen.pk)
+    assert response.status_code == 200
+    assert choices(response) == (["Initech"], ["Initech"])
+    assert not Invoice.objects.exists()
+
+
 def test_a_search_matching_one_customer_chooses_it(clerk_client):
     CustomerFactory(name="Initech")
     hooli = CustomerFactory(name="Hooli", currency="EUR")
