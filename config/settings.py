@@ -205,6 +205,16 @@ CURRENCY_CHOICES = [(code, code) for code in CURRENCIES]
 
 # Billing policy.
 BILLING_PAYMENT_TERMS_DAYS = int(os.environ.get("BILLING_PAYMENT_TERMS_DAYS", 30))
+# Dates a person types are kept in a sane range (docs/decisions.md, "Dates"): a
+# payment is dated at most this many days back (and never ahead); a due date lies
+# within this many days of today, either way.
+BILLING_PAYMENT_DATE_MAX_AGE_DAYS = int(os.environ.get("BILLING_PAYMENT_DATE_MAX_AGE_DAYS", 3653))
+BILLING_DUE_DATE_RANGE_DAYS = int(os.environ.get("BILLING_DUE_DATE_RANGE_DAYS", 1827))
+
+# Dates are typed and read one way, ISO 8601 (YYYY-MM-DD, what <input type=date>
+# sends), whatever the locale: en's own input formats would read 01/02/26 as
+# 2 January 2026 (config/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # Payment gateways (billing.gateways, docs/gateways.md).
 # BILLING_DEFAULT_GATEWAY: "sandbox" (built in, no network) or "stripe"; the gateway

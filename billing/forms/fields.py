@@ -28,6 +28,11 @@ class IdempotentForm(forms.Form):
         self.fields["idempotency_key"].initial = uuid.uuid4()
 
 
+# The one way dates are typed (config/formats/en/formats.py): what a date field says
+# when it cannot read one.
+ISO_DATE = "Write the date as YYYY-MM-DD, for example 2026-03-14."
+
+
 class MoneyField(forms.CharField):
     """An amount typed in ``currency``: it cleans to a ``moneyed.Money`` through
     ``billing.money.parse_money``, the one parser of amounts, or to a field error

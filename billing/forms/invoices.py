@@ -10,7 +10,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from billing import selectors
-from billing.forms.fields import IdempotentForm, MoneyField, PlainDecimalField, any_choice
+from billing.forms.fields import (
+    ISO_DATE,
+    IdempotentForm,
+    MoneyField,
+    PlainDecimalField,
+    any_choice,
+)
 from billing.models import Customer
 from billing.money import format_money
 
@@ -55,7 +61,10 @@ class InvoiceForm(forms.Form):
         required=False, choices=any_choice("The customer's currency", settings.CURRENCY_CHOICES)
     )
     due_date = forms.DateField(
-        label="Due date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        error_messages={"invalid": ISO_DATE},
+        label="Due date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def __init__(self, *args, invoice=None, customer=None, **kwargs):

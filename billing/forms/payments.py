@@ -1,13 +1,15 @@
 """The payment actions of the invoice page (docs/frontend.md, "Invoice payment
 actions"): record, charge, void and retry. Refunds are in refunds.py."""
 
+import datetime
 from functools import cached_property
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from billing.forms.fields import IdempotentForm, MoneyField, amount_initial
+from billing.forms.fields import ISO_DATE, IdempotentForm, MoneyField, amount_initial
 from billing.models import EXTERNAL_METHODS, NOTE_MAX_LENGTH, PaymentMethod, PaymentMethodKind
 from billing.money import format_money, normalize
 from billing.templatetags.billing import card, card_expired
@@ -29,7 +31,11 @@ class PaymentRecordForm(IdempotentForm):
     WRITE_OFF = "write_off"
 
     amount = MoneyField(label="Amount")
-    paid_at = forms.DateField(label="Payment date", widget=forms.DateInput(attrs={"type": "date"}))
+    paid_at = forms.DateField(
+        label="Payment date",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": ISO_DATE},
+    )
     method = forms.ChoiceField(
         label="Method", choices=[(m.value, m.label) for m in EXTERNAL_METHODS]
     )
@@ -86,7 +92,8 @@ class PaymentRecordForm(IdempotentForm):
         amount.initial = amount_initial(self.payable)
         today = timezone.localdate()
         self.fields["paid_at"].initial = today
-        self.fields["paid_at"].widget.attrs["max"] = today.isoformat()
+        oldest = today - datetime.timedelta(days=settings.BILLING_PAYMENT_DATE_MAX_AGE_DAYS)
+        self.fields["paid_at"].widget.attrs.update(max=today.isoformat(), min=oldest.isoformat())
         if self.is_bound and not self.data.get("rest"):
             # The choice below the due appears only once an amount is typed:
             # until one is made, "keep the invoice open" is the one shown chosen.

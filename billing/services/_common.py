@@ -7,6 +7,7 @@ import hashlib
 import json
 
 from django.apps import apps
+from django.conf import settings
 from django.utils import timezone
 from moneyed import Money
 
@@ -142,24 +143,60 @@ def require_choice(value, choices, field, label):
     return value
 
 
-def payment_date(value):
-    """The day the customer paid: a date, not in the future."""
+def _date(value, field, label):
+    """A date from a date, a datetime (its local day) or ISO text (YYYY-MM-DD)."""
     if isinstance(value, datetime.datetime):
         value = timezone.localdate(value) if timezone.is_aware(value) else value.date()
     if isinstance(value, str):
         try:
-            value = datetime.date.fromisoformat(value)
+            value = datetime.date.fromisoformat(value.strip())
         except ValueError:
             raise BillingError(
-                ErrorCode.INVALID_DATE, f"{value!r} is not a date.", field="paid_at"
+                ErrorCode.INVALID_DATE,
+                f"{value!r} is not a date; write it as YYYY-MM-DD.",
+                field=field,
             ) from None
     if not isinstance(value, datetime.date):
-        raise BillingError(ErrorCode.INVALID_DATE, "The payment date is required.", field="paid_at")
-    if value > timezone.localdate():
+        raise BillingError(ErrorCode.INVALID_DATE, f"{label} is required.", field=field)
+    return value
+
+
+def payment_date(value):
+    """The day the customer paid: a date, not in the future and not older than
+    ``BILLING_PAYMENT_DATE_MAX_AGE_DAYS`` (a typo such as 0001-01-01 or 1999 for
+    2026 would otherwise be kept for good)."""
+    value = _date(value, "paid_at", "The payment date")
+    today = timezone.localdate()
+    if value > today:
         raise BillingError(
             ErrorCode.INVALID_DATE,
             f"The payment date {value:%d %b %Y} is in the future.",
             field="paid_at",
+        )
+    oldest = today - datetime.timedelta(days=settings.BILLING_PAYMENT_DATE_MAX_AGE_DAYS)
+    if value < oldest:
+        raise BillingError(
+            ErrorCode.INVALID_DATE,
+            f"The payment date {value:%d %b %Y} is before {oldest:%d %b %Y}; check the year.",
+            field="paid_at",
+        )
+    return value
+
+
+def due_date(value):
+    """An invoice's due date, or None (then it is set at issue): a date within
+    ``BILLING_DUE_DATE_RANGE_DAYS`` of today, either way."""
+    if value is None or value == "":
+        return None
+    value = _date(value, "due_date", "The due date")
+    today = timezone.localdate()
+    reach = datetime.timedelta(days=settings.BILLING_DUE_DATE_RANGE_DAYS)
+    if not today - reach <= value <= today + reach:
+        raise BillingError(
+            ErrorCode.INVALID_DATE,
+            f"The due date {value:%d %b %Y} is more than {reach.days} days from today; "
+            "check the year.",
+            field="due_date",
         )
     return value
 

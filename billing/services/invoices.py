@@ -17,6 +17,7 @@ from billing.models import (
     invoice_status,
 )
 from billing.money import MAX_AMOUNT, currency_code, format_money, parse_money, quantize, zero
+from billing.services._common import due_date as clean_due_date
 from billing.services._common import event, require_text
 from billing.services.balances import apply_credit as pay_from_credit
 
@@ -110,12 +111,12 @@ def invoice_create(*, customer, currency, lines, actor, due_date=None):
 
     Raises ``invalid_value`` for a malformed line, ``invalid_amount`` for a price
     with more decimals than the currency has, ``currency_mismatch`` for a price
-    in another currency.
+    in another currency, ``invalid_date`` for a due date that is not a date or
+    lies too far from today (``_common.due_date``).
     """
     permissions.require(actor, permissions.MANAGE_INVOICES)
     currency = currency_code(currency)
-    if due_date is not None and not isinstance(due_date, datetime.date):
-        raise BillingError(ErrorCode.INVALID_DATE, "The due date is not a date.", field="due_date")
+    due_date = clean_due_date(due_date)
     built, total = build_lines(lines, currency)
     invoice = Invoice.objects.create(
         customer=customer,
@@ -139,9 +140,11 @@ def invoice_create(*, customer, currency, lines, actor, due_date=None):
 def invoice_update_lines(*, invoice, lines, actor, due_date=None):
     """Replace a draft's lines (and due date) and recompute its totals.
 
-    Raises ``invalid_state`` unless the invoice is a draft.
+    Raises ``invalid_state`` unless the invoice is a draft, and what
+    ``invoice_create`` raises for its lines and due date.
     """
     permissions.require(actor, permissions.MANAGE_INVOICES)
+    due_date = clean_due_date(due_date)
     invoice = locks.lock_invoice(invoice)
     if invoice.status != InvoiceStatus.DRAFT:
         raise BillingError(

@@ -220,6 +220,36 @@ def test_invoice_create_refuses_an_unknown_currency_as_invalid_value(clerk):
     )
 
 
+@pytest.mark.parametrize(
+    "due_date", ["9999-12-31", datetime.date(1, 1, 1), datetime.date.today().replace(year=2000)]
+)
+def test_invoice_create_and_update_refuse_a_due_date_years_away(clerk, due_date):
+    customer = CustomerFactory()
+    error = assert_refused(
+        "invalid_date",
+        services.invoice_create,
+        customer=customer,
+        currency="USD",
+        lines=[line(Money("1.00", "USD"))],
+        actor=clerk,
+        due_date=due_date,
+    )
+    assert error.field == "due_date"
+    draft = services.invoice_create(
+        customer=customer, currency="USD", lines=[line(Money("1.00", "USD"))], actor=clerk
+    )
+    assert_refused(
+        "invalid_date",
+        services.invoice_update_lines,
+        invoice=draft,
+        lines=[line(Money("2.00", "USD"))],
+        actor=clerk,
+        due_date=due_date,
+    )
+    draft.refresh_from_db()
+    assert draft.due_date is None and draft.total == Money("1.00", "USD")
+
+
 def test_invoice_create_refuses_a_due_date_that_is_not_a_date(clerk):
     assert_refused(
         "invalid_date",

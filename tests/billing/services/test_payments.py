@@ -239,7 +239,25 @@ def test_payment_record_refuses_a_future_payment_date(clerk, invoice, paid_at):
     assert error.field == "paid_at"
 
 
-@pytest.mark.parametrize("paid_at", [None, "yesterday"])
+@pytest.mark.parametrize(
+    "paid_at", [datetime.date(1, 1, 1), "1999-01-01", TODAY - datetime.timedelta(days=3654)]
+)
+def test_payment_record_refuses_a_payment_date_older_than_the_oldest_allowed(
+    clerk, invoice, paid_at
+):
+    error = assert_refused(
+        "invalid_date", services.payment_record, **record(invoice, clerk, "10.00", paid_at=paid_at)
+    )
+    assert error.field == "paid_at" and "check the year" in error.message
+
+
+def test_payment_record_takes_a_payment_dated_as_far_back_as_allowed(clerk, invoice, settings):
+    oldest = TODAY - datetime.timedelta(days=settings.BILLING_PAYMENT_DATE_MAX_AGE_DAYS)
+    payment = services.payment_record(**record(invoice, clerk, "10.00", paid_at=oldest))
+    assert payment.paid_at == oldest
+
+
+@pytest.mark.parametrize("paid_at", [None, "yesterday", "01/02/26"])
 def test_payment_record_refuses_a_missing_or_unreadable_date(clerk, invoice, paid_at):
     assert_refused(
         "invalid_date", services.payment_record, **record(invoice, clerk, "10.00", paid_at=paid_at)

@@ -273,6 +273,9 @@ def test_without_javascript_the_page_offers_both_choices_up_front(staff_client, 
     ("fields", "field", "code"),
     [
         ({"paid_at": "2999-01-01"}, "paid_at", "invalid_date"),
+        ({"paid_at": "0001-01-01"}, "paid_at", "invalid_date"),
+        # One way of writing a date: 01/02/26 is not guessed as US month/day.
+        ({"paid_at": "01/02/26"}, "paid_at", None),
         ({"cheque_number": ""}, "cheque_number", "invalid_value"),
         ({"method": "card", "card_brand": "visa", "card_last4": "42"}, "card_last4", None),
     ],
