@@ -111,10 +111,18 @@ class Idempotency:
 # -- validation --------------------------------------------------------------
 
 
-def require_text(value, field, label):
+def require_text(value, field, label, *, max_length=None):
+    """Text that is there (stripped), and at most ``max_length`` characters: what
+    its column holds, so a database never cuts or refuses it."""
     text = (value or "").strip() if isinstance(value, str) or value is None else None
     if not text:
         raise BillingError(ErrorCode.INVALID_VALUE, f"{label} is required.", field=field)
+    if max_length is not None and len(text) > max_length:
+        raise BillingError(
+            ErrorCode.INVALID_VALUE,
+            f"{label} is {len(text):,} characters long; at most {max_length:,} are kept.",
+            field=field,
+        )
     return text
 
 

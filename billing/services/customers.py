@@ -11,7 +11,7 @@ from billing.errors import BillingError, ErrorCode
 from billing.gateways import sandbox
 from billing.models import Customer, GatewayName, PaymentMethod
 from billing.money import currency_code
-from billing.services._common import require_choice, require_text
+from billing.services._common import limit_text, require_choice, require_text
 
 CARD_NUMBER = re.compile(r"^[\d\s-]{12,}$")
 
@@ -37,6 +37,7 @@ def clean_customer_fields(name, currency, email, external_ref, *, customer=None)
             f"Another customer already has the external reference {external_ref!r}.",
             field="external_ref",
         )
+    limit_text(Customer, name=name, email=email, external_ref=external_ref)
     return dict(name=name, currency=currency, email=email, external_ref=external_ref)
 
 
@@ -69,7 +70,12 @@ def clean_card_fields(brand, last4, exp_month, exp_year):
     """What identifies a saved card, checked as payment_method_add and
     payment_method_update check it (a form may ask first): the cleaned fields,
     or ``invalid_value``."""
-    brand = require_text(brand, "brand", "The card brand")
+    brand = require_text(
+        brand,
+        "brand",
+        "The card brand",
+        max_length=PaymentMethod._meta.get_field("brand").max_length,
+    )
     last4 = str(last4 or "").strip()
     if not re.fullmatch(r"[0-9]{4}", last4):
         raise BillingError(
@@ -103,7 +109,12 @@ def payment_method_add(
     """
     permissions.require(actor, permissions.MANAGE_INVOICES)
     require_choice(gateway, GatewayName, "gateway", "gateway")
-    token = require_text(token, "token", "The gateway's token")
+    token = require_text(
+        token,
+        "token",
+        "The gateway's token",
+        max_length=PaymentMethod._meta.get_field("token").max_length,
+    )
     if CARD_NUMBER.match(token):
         raise BillingError(
             ErrorCode.INVALID_VALUE,

@@ -11,6 +11,7 @@ from billing import locks, permissions
 from billing.errors import BillingError, ErrorCode
 from billing.models import (
     Invoice,
+    InvoiceEvent,
     InvoiceEventKind,
     InvoiceLine,
     InvoiceStatus,
@@ -60,7 +61,10 @@ def build_lines(lines, currency):
                 field="lines",
             )
         description = require_text(
-            line.get("description"), "lines", f"Line {position}'s description"
+            line.get("description"),
+            "lines",
+            f"Line {position}'s description",
+            max_length=InvoiceLine._meta.get_field("description").max_length,
         )
         quantity = _decimal(line.get("quantity"), "lines", f"Line {position}'s quantity", places=4)
         if quantity <= 0 or quantity >= Decimal("1e8"):
@@ -212,7 +216,10 @@ def invoice_void(*, invoice, actor, reason):
     Raises ``invalid_state`` for any other invoice, or while a charge is pending.
     """
     permissions.require(actor, permissions.VOID_INVOICE)
-    reason = require_text(reason, "reason", "A reason")
+    # The reason is the timeline event's message.
+    reason = require_text(
+        reason, "reason", "A reason", max_length=InvoiceEvent._meta.get_field("message").max_length
+    )
     invoice = locks.lock_invoice(invoice)
     if not invoice.can_void:
         raise BillingError(

@@ -208,7 +208,9 @@ def payment_void(*, payment, actor, reason):
     (a gateway charge is refunded instead). Locks: invoice, payment.
     """
     permissions.require(actor, permissions.VOID_PAYMENT)
-    reason = require_text(reason, "reason", "A reason")
+    reason = require_text(
+        reason, "reason", "A reason", max_length=Payment._meta.get_field("void_reason").max_length
+    )
     invoice = locks.lock_invoice(payment.invoice_id)
     payment = locks.lock_payment(payment)
     if payment.status != PaymentStatus.SUCCEEDED or not payment.is_external:

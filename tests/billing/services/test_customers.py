@@ -33,6 +33,9 @@ def test_customer_create_makes_a_customer_with_a_currency(clerk):
         {"currency": "XXY"},
         {"email": "not-an-address"},
         {"external_ref": "CRM-TAKEN"},
+        # Longer than the columns hold: refused, never cut or a database error.
+        {"name": "A" * 201},
+        {"external_ref": "R" * 101},
     ],
 )
 def test_customer_create_refuses_invalid_values(clerk, kwargs):
@@ -93,6 +96,8 @@ def test_payment_method_add_saves_a_token_and_moves_the_default(clerk):
         {"exp_month": 13},
         {"exp_year": 1999},
         {"exp_month": "soon"},
+        {"brand": "B" * 31},
+        {"token": "t" * 256},
     ],
 )
 def test_payment_method_add_refuses_card_data_and_invalid_values(clerk, overrides):

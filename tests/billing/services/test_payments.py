@@ -430,16 +430,18 @@ def test_payment_void_refuses_a_payment_with_money_sent_to_credit(manager, invoi
     )
 
 
-def test_payment_void_requires_a_reason(manager, invoice):
+@pytest.mark.parametrize("reason", ["", "x" * 301])
+def test_payment_void_requires_a_reason_its_column_holds(manager, invoice, reason):
     payment = pay(invoice, manager, "10.00")
-    assert_refused(
+    error = assert_refused(
         "invalid_value",
         services.payment_void,
         payment=payment,
         actor=manager,
-        reason="",
+        reason=reason,
         watch=invoice,
     )
+    assert error.field == "reason"
 
 
 @pytest.mark.parametrize("who", ["clerk", "nobody"])
