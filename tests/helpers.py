@@ -14,10 +14,36 @@ from django.urls import reverse
 from moneyed import Money
 
 from billing import permissions, services
-from billing.models import BalanceEntry, CreditNote, IdempotencyKey, InvoiceEvent, Payment, Refund
+from billing.models import (
+    BalanceEntry,
+    CreditNote,
+    Customer,
+    DocumentSequence,
+    IdempotencyKey,
+    Invoice,
+    InvoiceEvent,
+    MoneyBalance,
+    Payment,
+    PaymentMethod,
+    Refund,
+)
 from tests.factories import CustomerFactory
 
 MONEY_MODELS = (Payment, Refund, CreditNote, BalanceEntry, InvoiceEvent, IdempotencyKey)
+# Every billing model the admin shows (invoice lines are inlines of their invoice).
+ADMIN_MODELS = (
+    Customer,
+    PaymentMethod,
+    Invoice,
+    Payment,
+    Refund,
+    CreditNote,
+    MoneyBalance,
+    BalanceEntry,
+    InvoiceEvent,
+    IdempotencyKey,
+    DocumentSequence,
+)
 
 
 def issued_invoice(customer, actor, amount="100.00", currency=None, apply_credit=True):

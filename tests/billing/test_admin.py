@@ -10,37 +10,12 @@ from moneyed import Money
 
 from billing import permissions, services
 from billing.gateways.sandbox import TEST_CARDS
-from billing.models import (
-    BalanceEntry,
-    CreditNote,
-    Customer,
-    DocumentSequence,
-    IdempotencyKey,
-    Invoice,
-    InvoiceEvent,
-    MoneyBalance,
-    Payment,
-    PaymentMethod,
-    Refund,
-)
+from billing.models import BalanceEntry, Customer, Invoice, InvoiceEvent, Payment, PaymentMethod
 from tests.factories import CustomerFactory
+from tests.helpers import ADMIN_MODELS as ALL_MODELS
 from tests.helpers import get_ok, issued_invoice, pay, record_counts, saved_card
 
 pytestmark = pytest.mark.django_db
-
-ALL_MODELS = (
-    Customer,
-    PaymentMethod,
-    Invoice,
-    Payment,
-    Refund,
-    CreditNote,
-    MoneyBalance,
-    BalanceEntry,
-    InvoiceEvent,
-    IdempotencyKey,
-    DocumentSequence,
-)
 
 
 def admin_url(model, view, *args):

@@ -14,38 +14,12 @@ from moneyed import Money
 from playwright.sync_api import expect
 
 from billing import services
-from billing.models import (
-    BalanceEntry,
-    CreditNote,
-    Customer,
-    DocumentSequence,
-    IdempotencyKey,
-    Invoice,
-    InvoiceEvent,
-    MoneyBalance,
-    Payment,
-    PaymentMethod,
-    Refund,
-)
 from tests.browser.conftest import sign_in
 from tests.factories import CustomerFactory
+from tests.helpers import ADMIN_MODELS as BILLING_MODELS
 from tests.helpers import issued_invoice, pay
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-BILLING_MODELS = (
-    Customer,
-    PaymentMethod,
-    Invoice,
-    Payment,
-    Refund,
-    CreditNote,
-    MoneyBalance,
-    BalanceEntry,
-    InvoiceEvent,
-    IdempotencyKey,
-    DocumentSequence,
-)
 
 
 @pytest.fixture
