@@ -365,7 +365,7 @@ def customer_balances(*, customer):
     their ledger still explains how they got there). ``has_payable_invoices``
     says whether credit in that currency could pay an invoice now ("Apply
     credit"); a subquery, so the region still runs one query."""
-    payable = Invoice.objects.payable_now().filter(
+    payable = Invoice.objects.can_take_payment().filter(
         customer=OuterRef("customer"), currency=OuterRef("currency")
     )
     return customer.balances.annotate(has_payable_invoices=Exists(payable)).order_by("currency")
@@ -375,7 +375,7 @@ def customer_payable_invoices(*, customer, currency):
     """The customer's invoices in ``currency`` that credit can pay now, the
     oldest debt first (earliest due date; no due date last)."""
     return (
-        Invoice.objects.payable_now()
+        Invoice.objects.can_take_payment()
         .filter(customer=customer, currency=currency_code(currency))
         .order_by(F("due_date").asc(nulls_last=True), "pk")
     )

@@ -49,7 +49,7 @@ def invoice_status(*, due, paid):
 
 
 class InvoiceQuerySet(models.QuerySet):
-    def payable_now(self):
+    def can_take_payment(self):
         """Invoices something can be paid on now (``Invoice.can_take_payment``)."""
         return self.filter(status__in=PAYABLE_STATUSES, amount_due__gt=F("amount_pending"))
 
