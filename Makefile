@@ -44,19 +44,21 @@ chromium:
 	}
 
 test-sqlite: install chromium
-	env -u DATABASE_URL $(BIN)/pytest
+	env -u DATABASE_URL BROWSER_ARTIFACTS=test-artifacts/screenshots/sqlite $(BIN)/pytest
 
 # With CI=true a missing PostgreSQL fails the run; elsewhere it is skipped, loudly.
 test-postgres: install chromium
 	@if DATABASE_URL=$(POSTGRES_URL) $(BIN)/python scripts/wait_for_postgres.py; then \
-		DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest; \
+		DATABASE_URL=$(POSTGRES_URL) BROWSER_ARTIFACTS=test-artifacts/screenshots/postgres $(BIN)/pytest; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL is not reachable at $(POSTGRES_URL) and CI=true: failing." >&2; exit 1; \
 	else \
 		echo "!! PostgreSQL is not reachable at $(POSTGRES_URL): its run was SKIPPED." >&2; \
 	fi
 
-test: lint test-sqlite test-postgres
+# The two databases' runs go side by side (two cores), each printed whole when it ends.
+test: lint
+	$(MAKE) --no-print-directory --output-sync=target -j2 test-sqlite test-postgres
 
 # Both need PostgreSQL; each builds its own *_bench database once.
 bench: install
