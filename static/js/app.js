@@ -9,6 +9,7 @@
  * - showMessage: an HX-Trigger event {"showMessage": {"text", "level"}} shows a toast.
  * - Data events (invoice-changed, customer-changed) need no code here: each
  *   region listens with hx-trigger="invoice-changed from:body" and refetches itself.
+ * - Scrolling cards: a card whose table overflows sideways gets a Tab stop.
  */
 (function () {
   "use strict";
@@ -90,4 +91,41 @@
   document.addEventListener("htmx:sendError", function () {
     showMessage("The server could not be reached. Check the connection and try again.", "error");
   });
+
+  // A card that scrolls sideways (a wide table in a narrow column) must be
+  // scrollable from the keyboard (WCAG 2.1.1, axe's scrollable-region-focusable).
+  // Arrow keys scroll the box holding the focused element, so only a box that
+  // overflows now and holds nothing focusable gets a Tab stop of its own.
+  var SCROLLERS = ".card--flush, .card--scroll";
+  var FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]:not([tabindex='-1'])";
+
+  function markScrollers() {
+    document.querySelectorAll(SCROLLERS).forEach(function (box) {
+      var needsStop = box.scrollWidth > box.clientWidth && !box.querySelector(FOCUSABLE);
+      if (needsStop) {
+        box.setAttribute("tabindex", "0");
+        box.dataset.scrollStop = "";
+      } else if ("scrollStop" in box.dataset) {
+        box.removeAttribute("tabindex");
+        delete box.dataset.scrollStop;
+      }
+    });
+  }
+
+  var marking = false;
+  function markScrollersSoon() {
+    if (marking) return;
+    marking = true;
+    requestAnimationFrame(function () {
+      marking = false;
+      markScrollers();
+    });
+  }
+
+  // A region htmx swaps in arrives without its mark; the window's width moves
+  // the overflow. Marked at "load" too, so the page's first state is right
+  // before anyone (or axe in the browser tests) looks at it.
+  window.addEventListener("load", markScrollers);
+  window.addEventListener("resize", markScrollersSoon);
+  document.addEventListener("htmx:afterSettle", markScrollersSoon);
 })();
