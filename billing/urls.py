@@ -37,6 +37,7 @@ urlpatterns = [
     ),
     path("invoices/<int:pk>/payments/new/", payments.payment_record, name="payment_record"),
     path("invoices/<int:pk>/charge/", payments.payment_charge, name="payment_charge"),
+    path("invoices/<int:pk>/take-payment/", payments.payment_take, name="payment_take"),
     path("customers/", customers.customer_list, name="customer_list"),
     path("customers/<int:pk>/", customers.customer_detail, name="customer_detail"),
     path("customers/<int:pk>/balances/adjust/", balances.balance_adjust, name="balance_adjust"),

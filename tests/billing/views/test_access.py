@@ -95,6 +95,9 @@ ROUTES = {
     "credit_note_issue": Route((P.VIEW, P.ISSUE_CREDIT_NOTE), "action", pk="paid invoice"),
     "payment_record": Route((P.VIEW, P.RECORD), "action", pk="open invoice"),
     "payment_charge": Route((P.VIEW, P.CHARGE), "action", pk="open invoice"),
+    # Opens with record_payment or charge_payment (names record_payment when both
+    # are missing); GET only: each source's form posts to its own action.
+    "payment_take": Route((P.VIEW, P.RECORD), pk="open invoice"),
     "customer_list": Route((P.VIEW,)),
     "customer_detail": Route((P.VIEW,), pk="customer"),
     "balance_adjust": Route((P.VIEW, P.ADJUST_BALANCE), "action", pk="customer"),
