@@ -368,7 +368,9 @@ def customer_invoices(*, customer, limit=10):
 
 
 def customer_payment_methods(*, customer):
-    return customer.payment_methods.order_by("-is_default", "pk")
+    """The customer's saved methods that may be charged (not removed), the
+    default first."""
+    return customer.payment_methods.filter(removed_at__isnull=True).order_by("-is_default", "pk")
 
 
 def default_payment_method(*, customer):

@@ -100,6 +100,11 @@ ROUTES = {
     "payment_take": Route((P.VIEW, P.RECORD), pk="open invoice"),
     "customer_list": Route((P.VIEW,)),
     "customer_detail": Route((P.VIEW,), pk="customer"),
+    "customer_create": Route((P.VIEW, P.MANAGE_INVOICES), "action"),
+    "customer_edit": Route((P.VIEW, P.MANAGE_INVOICES), "action", pk="customer"),
+    "payment_method_add": Route((P.VIEW, P.MANAGE_INVOICES), "action", pk="customer"),
+    "payment_method_make_default": Route((P.VIEW, P.MANAGE_INVOICES), "action", pk="saved card"),
+    "payment_method_remove": Route((P.VIEW, P.MANAGE_INVOICES), "action", pk="saved card"),
     "balance_adjust": Route((P.VIEW, P.ADJUST_BALANCE), "action", pk="customer"),
     "balance_pay_out": Route((P.VIEW, P.ADJUST_BALANCE), "action", pk="customer", currency="USD"),
     "customer_credit_apply": Route((P.VIEW, P.RECORD), "action", pk="customer", currency="USD"),
@@ -185,6 +190,7 @@ def matrix_records():
         "paid invoice": paid.pk,
         "cash payment": cash.pk,
         "failed charge": failed.pk,
+        "saved card": card.pk,
     }
 
 
