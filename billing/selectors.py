@@ -2,14 +2,29 @@
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Sum,
+    Window,
+)
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from moneyed import Money
 
 from billing.models import (
+    INTERMEDIATE_EVENT_KINDS,
+    ISSUED_STATUSES,
     PAYABLE_STATUSES,
     BalanceEntry,
     CreditNote,
@@ -23,6 +38,7 @@ from billing.models import (
     PaymentStatus,
     Refund,
     RefundDestination,
+    RefundStatus,
     invoice_status,
 )
 from billing.money import currency_code, format_money, normalize, zero
@@ -352,7 +368,9 @@ def customer_invoices(*, customer, limit=10):
 
 
 def customer_payment_methods(*, customer):
-    return customer.payment_methods.order_by("-is_default", "pk")
+    """The customer's saved methods that may be charged (not removed), the
+    default first."""
+    return customer.payment_methods.filter(removed_at__isnull=True).order_by("-is_default", "pk")
 
 
 def default_payment_method(*, customer):
@@ -557,7 +575,198 @@ def payments_this_week(*, today=None):
 
 
 def recent_events(*, limit=15):
-    """The latest events on any invoice, with the invoice, customer and person."""
-    return InvoiceEvent.objects.select_related("invoice__customer", "created_by").order_by("-pk")[
-        :limit
-    ]
+    """The latest events on any invoice, with the invoice, customer and person,
+    without the intermediate steps of gateway operations ("Charge started",
+    "Refund sent to the gateway"): their outcome follows as an event of its own."""
+    return (
+        InvoiceEvent.objects.exclude(kind__in=INTERMEDIATE_EVENT_KINDS)
+        .select_related("invoice__customer", "created_by")
+        .order_by("-pk")[:limit]
+    )
+
+
+# The finance manager's figures (docs/frontend.md, "Dashboard figures"). Each is one
+# grouped query whatever the number of rows; sums never mix currencies.
+
+CASH_WEEKS = 13
+
+
+@dataclass(frozen=True)
+class CashWeek:
+    """One week (Monday to Sunday) of money in and out in one currency."""
+
+    start: date
+    collected: Money
+    refunded: Money
+
+    @property
+    def net(self):
+        return self.collected - self.refunded
+
+
+@dataclass(frozen=True)
+class CashFlow:
+    """A currency's weeks, oldest first, and their totals."""
+
+    currency: str
+    weeks: list
+
+    @property
+    def collected(self):
+        return sum((week.collected for week in self.weeks), zero(self.currency))
+
+    @property
+    def refunded(self):
+        return sum((week.refunded for week in self.weeks), zero(self.currency))
+
+    @property
+    def net(self):
+        return self.collected - self.refunded
+
+
+def _weekly_sums(queryset, starts, end):
+    """{currency: [sum per week]} of ``queryset``'s amounts by ``created_at``:
+    one query, one row per currency, one conditional sum per week."""
+    bounds = [*starts, end]
+    sums = {
+        f"w{index}": Sum("amount", filter=Q(created_at__gte=low, created_at__lt=high))
+        for index, (low, high) in enumerate(pairwise(bounds))
+    }
+    rows = (
+        queryset.filter(created_at__gte=starts[0], created_at__lt=end)
+        .values("currency")
+        .annotate(**sums)
+        .order_by("currency")
+    )
+    return {
+        row["currency"]: [
+            normalize(Money(row[f"w{index}"] or 0, row["currency"])) for index in range(len(starts))
+        ]
+        for row in rows
+    }
+
+
+def cash_by_week(*, weeks=CASH_WEEKS, today=None):
+    """Per currency, the last ``weeks`` weeks (this one last): money collected
+    (succeeded payments, by when they were recorded, as "Payments this week";
+    credit applied to an invoice is not money arriving) and money refunded
+    (succeeded refunds back to the card or paid back outside; a refund to
+    customer credit stays with us), and their difference, the net. Two queries."""
+    this_week = week_start(today)
+    starts = [this_week - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
+    end = this_week + timedelta(weeks=1)
+    collected = _weekly_sums(
+        Payment.objects.filter(status=PaymentStatus.SUCCEEDED).exclude(
+            method=PaymentMethodKind.CUSTOMER_CREDIT
+        ),
+        starts,
+        end,
+    )
+    refunded = _weekly_sums(
+        Refund.objects.filter(status=RefundStatus.SUCCEEDED).exclude(
+            destination=RefundDestination.CUSTOMER_CREDIT
+        ),
+        starts,
+        end,
+    )
+    flows = []
+    for currency in sorted({*collected, *refunded}):
+        nothing = [zero(currency)] * weeks
+        ins, outs = collected.get(currency, nothing), refunded.get(currency, nothing)
+        flows.append(
+            CashFlow(
+                currency=currency,
+                weeks=[
+                    CashWeek(start=timezone.localtime(start).date(), collected=i, refunded=o)
+                    for start, i, o in zip(starts, ins, outs, strict=True)
+                ],
+            )
+        )
+    return flows
+
+
+OVERDUE_BUCKETS = AGEING_BUCKETS[1:]
+
+
+def overdue_by_customer(*, limit=10, today=None):
+    """Per currency, the ``limit`` customers who owe the most past its due date
+    (``Invoice.objects.overdue()``), the most first, each with the overdue
+    amount, its ageing buckets (1–30 … 90+ days past due), the number of
+    overdue invoices and the oldest due date. One query: the customers are
+    ranked per currency by a window function and the rest left in the
+    database."""
+    today = today or timezone.localdate()
+    sums = {
+        key: Sum("amount_due", filter=_days_overdue_q(low, high, today))
+        for key, _label, (low, high) in OVERDUE_BUCKETS
+    }
+    rows = (
+        Invoice.objects.overdue(today)
+        .values("currency", "customer_id", "customer__name")
+        .annotate(overdue=Sum("amount_due"), count=Count("pk"), oldest=Min("due_date"), **sums)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("currency")],
+                order_by=[F("overdue").desc(), F("customer_id").asc()],
+            )
+        )
+        .filter(rank__lte=limit)
+        .order_by("currency", "rank")
+    )
+    result = defaultdict(list)
+    for row in rows:
+        currency = row["currency"]
+        result[currency].append(
+            {
+                "customer_id": row["customer_id"],
+                "name": row["customer__name"],
+                "overdue": normalize(Money(row["overdue"], currency)),
+                "count": row["count"],
+                "oldest": row["oldest"],
+                "days": (today - row["oldest"]).days,
+                "buckets": [
+                    normalize(Money(row[key] or 0, currency)) for key, _l, _d in OVERDUE_BUCKETS
+                ],
+            }
+        )
+    return [{"currency": currency, "customers": rows} for currency, rows in result.items()]
+
+
+DSO_DAYS = 90
+
+
+def days_sales_outstanding(*, receivables, days=DSO_DAYS, today=None):
+    """Per currency of ``receivables`` (``receivables()``'s rows): days sales
+    outstanding over the last ``days`` days,
+
+        DSO = outstanding now / invoiced in the last ``days`` days × ``days``
+
+    where "invoiced" is the total of the invoices issued in those days (today
+    included) less what credit notes took off them; void invoices are left out.
+    None when nothing was invoiced then (no sales to measure against). One
+    grouped query."""
+    today = today or timezone.localdate()
+    since = today - timedelta(days=days - 1)
+    rows = (
+        Invoice.objects.filter(status__in=ISSUED_STATUSES, issue_date__gte=since)
+        .values("currency")
+        .annotate(total=Sum("total"), credited=Sum("amount_credited"))
+        .order_by()
+    )
+    sales = {row["currency"]: (row["total"] or 0) - (row["credited"] or 0) for row in rows}
+    result = []
+    for row in receivables:
+        invoiced = normalize(Money(sales.get(row["currency"], 0), row["currency"]))
+        dso = None
+        if invoiced.amount > 0:
+            dso = round(row["outstanding"].amount / invoiced.amount * days, 1)
+        result.append(
+            {
+                "currency": row["currency"],
+                "outstanding": row["outstanding"],
+                "invoiced": invoiced,
+                "days": dso,
+            }
+        )
+    return result

@@ -37,8 +37,26 @@ urlpatterns = [
     ),
     path("invoices/<int:pk>/payments/new/", payments.payment_record, name="payment_record"),
     path("invoices/<int:pk>/charge/", payments.payment_charge, name="payment_charge"),
+    path("invoices/<int:pk>/take-payment/", payments.payment_take, name="payment_take"),
     path("customers/", customers.customer_list, name="customer_list"),
+    path("customers/new/", customers.customer_create, name="customer_create"),
     path("customers/<int:pk>/", customers.customer_detail, name="customer_detail"),
+    path("customers/<int:pk>/edit/", customers.customer_edit, name="customer_edit"),
+    path(
+        "customers/<int:pk>/payment-methods/new/",
+        customers.payment_method_add,
+        name="payment_method_add",
+    ),
+    path(
+        "payment-methods/<int:pk>/make-default/",
+        customers.payment_method_make_default,
+        name="payment_method_make_default",
+    ),
+    path(
+        "payment-methods/<int:pk>/remove/",
+        customers.payment_method_remove,
+        name="payment_method_remove",
+    ),
     path("customers/<int:pk>/balances/adjust/", balances.balance_adjust, name="balance_adjust"),
     path(
         "customers/<int:pk>/balances/<str:currency>/pay-out/",

@@ -173,3 +173,18 @@ def text(response):
 def triggers(response):
     """The events an htmx response asks the page to fire (its HX-Trigger header)."""
     return json.loads(response["HX-Trigger"])
+
+
+def take_payment_sources(client, invoice):
+    """{source key: its action's URL} that the invoice's "Take payment" dialog
+    offers ``client``'s user; empty when the page shows no "Take payment"."""
+    page = invoice_page(client, invoice)
+    take_url = reverse("billing:payment_take", args=[invoice.pk])
+    if f'href="{take_url}"' not in page:
+        return {}
+    dialog = get_ok(client, take_url, headers={"HX-Request": "true", "HX-Target": "modal"})
+    return dict(
+        re.findall(
+            r'name="source" value="([a-z]+)"[^>]*\s+hx-get="([^"]+)"', dialog.content.decode()
+        )
+    )

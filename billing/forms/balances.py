@@ -72,6 +72,7 @@ class CustomerCreditApplyForm(IdempotentForm):
 
     def __init__(self, *args, credit, invoices, **kwargs):
         super().__init__(*args, **kwargs)
+        self.credit = credit
         self.invoices = {invoice.pk: invoice for invoice in invoices}
         self.fields["invoice"].choices = [
             (pk, _payable_invoice_label(invoice)) for pk, invoice in self.invoices.items()
@@ -88,6 +89,20 @@ class CustomerCreditApplyForm(IdempotentForm):
 
     def clean_invoice(self):
         return self.invoices[self.cleaned_data["invoice"]]
+
+    def suggest_amount_for_chosen_invoice(self):
+        """Put in the amount the most this credit can pay on the invoice now
+        chosen: the smaller of the credit and its payable amount (the amount
+        region's refresh when another invoice is chosen). An invoice that is not
+        among the choices leaves the amount as it was; the post refuses it."""
+        try:
+            invoice = self.invoices.get(int(self.data.get("invoice", "")))
+        except (TypeError, ValueError):
+            invoice = None
+        if invoice is not None:
+            self.data = self.data.copy()
+            suggested = amount_initial(min(self.credit, invoice.payable_now))
+            self.data["amount"] = self.fields["amount"].prepare_value(suggested) or ""
 
 
 def _payable_invoice_label(invoice):

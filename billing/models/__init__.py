@@ -2,7 +2,7 @@ from billing.models._base import NOTE_MAX_LENGTH
 from billing.models.balances import BalanceEntry, BalanceEntryKind, MoneyBalance
 from billing.models.credit_notes import CreditNote, CreditNoteReason
 from billing.models.customers import Customer, GatewayName, PaymentMethod
-from billing.models.events import InvoiceEvent, InvoiceEventKind
+from billing.models.events import INTERMEDIATE_EVENT_KINDS, InvoiceEvent, InvoiceEventKind
 from billing.models.idempotency import IdempotencyKey
 from billing.models.invoices import (
     ISSUED_STATUSES,
@@ -24,6 +24,7 @@ from billing.models.sandbox import SandboxCharge, SandboxRefund, SandboxStatus
 
 __all__ = [
     "EXTERNAL_METHODS",
+    "INTERMEDIATE_EVENT_KINDS",
     "ISSUED_STATUSES",
     "NOTE_MAX_LENGTH",
     "PAYABLE_STATUSES",

@@ -46,7 +46,8 @@ class PaymentMethod(models.Model):
     """A customer's method saved at a gateway. Holds the gateway's token and what a
     person needs to recognise the card; never a card number or CVC.
 
-    At most one default method per customer (a partial unique constraint).
+    At most one default method per customer (a partial unique constraint); a
+    removed method (``removed_at``) is never the default, charged or offered.
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payment_methods")
@@ -59,6 +60,9 @@ class PaymentMethod(models.Model):
     is_default = models.BooleanField("default", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = actor_field()
+    # Removed from the customer's saved methods (services.payment_method_remove):
+    # kept, since payments name it, but never charged or offered again.
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-is_default", "id"]
@@ -72,7 +76,15 @@ class PaymentMethod(models.Model):
                 condition=Q(exp_month__gte=1, exp_month__lte=12),
                 name="payment_method_exp_month_valid",
             ),
+            models.CheckConstraint(
+                condition=Q(removed_at__isnull=True) | Q(is_default=False),
+                name="payment_method_removed_not_default",
+            ),
         ]
 
     def __str__(self):
         return f"{self.brand} •••• {self.last4}"
+
+    @property
+    def is_removed(self):
+        return self.removed_at is not None

@@ -23,6 +23,11 @@ class InvoiceEventKind(models.TextChoices):
     CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
 
 
+# The intermediate steps of a gateway operation: its outcome (succeeded, failed,
+# unknown) is an event of its own, so a feed of what happened leaves these out.
+INTERMEDIATE_EVENT_KINDS = (InvoiceEventKind.PAYMENT_PENDING, InvoiceEventKind.REFUND_PENDING)
+
+
 class InvoiceEvent(models.Model):
     """The invoice's timeline: what happened, which amount, who, when, why.
 

@@ -18,6 +18,7 @@ from billing.services.customers import (
     customer_create,
     customer_update,
     payment_method_add,
+    payment_method_remove,
     payment_method_update,
     sandbox_test_cards_add,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "invoice_void",
     "payment_charge",
     "payment_method_add",
+    "payment_method_remove",
     "payment_method_update",
     "payment_record",
     "payment_refund",

@@ -47,8 +47,9 @@ from billing.services.invoices import issue_draft
 
 
 def saved_method(invoice, payment_method):
-    """The method to charge: the one given (it must be the invoice customer's) or
-    the customer's default. None of either is ``no_saved_payment_method``."""
+    """The method to charge: the one given (it must be the invoice customer's,
+    and not removed) or the customer's default (never a removed one). None of
+    either is ``no_saved_payment_method``."""
     if payment_method is None:
         payment_method = PaymentMethod.objects.filter(
             customer_id=invoice.customer_id, is_default=True
@@ -63,6 +64,13 @@ def saved_method(invoice, payment_method):
         raise BillingError(
             ErrorCode.NO_SAVED_PAYMENT_METHOD,
             "That saved payment method belongs to another customer.",
+            field="payment_method",
+        )
+    elif PaymentMethod.objects.filter(pk=payment_method.pk, removed_at__isnull=False).exists():
+        # Asked of the row, not the object given, which may predate the removal.
+        raise BillingError(
+            ErrorCode.NO_SAVED_PAYMENT_METHOD,
+            f"{payment_method} was removed from {invoice.customer}'s saved methods.",
             field="payment_method",
         )
     return payment_method

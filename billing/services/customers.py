@@ -5,6 +5,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 
 from billing import locks, permissions
 from billing.errors import BillingError, ErrorCode
@@ -144,6 +145,7 @@ def payment_method_update(*, payment_method, brand, last4, exp_month, exp_year, 
     fields = clean_card_fields(brand, last4, exp_month, exp_year)
     customer = locks.lock_customer(payment_method.customer_id)
     method = locks.lock_payment_method(payment_method)
+    _refuse_removed(method)
     if default and not method.is_default:
         _take_default(customer)
     fields["is_default"] = bool(default)
@@ -153,17 +155,43 @@ def payment_method_update(*, payment_method, brand, last4, exp_month, exp_year, 
     return method
 
 
+def _refuse_removed(method):
+    if method.is_removed:
+        raise BillingError(
+            ErrorCode.INVALID_STATE, f"{method} was removed from the customer's saved methods."
+        )
+
+
+@transaction.atomic(durable=True)
+def payment_method_remove(*, payment_method, actor):
+    """Remove a saved method from its customer's: it is kept (payments name it)
+    but never charged, offered or made the default again. Removing the default
+    leaves the customer without one until another is made the default; nothing
+    is chosen for them. Raises ``invalid_state`` for a method already removed.
+    Locks the customer, then the method."""
+    permissions.require(actor, permissions.MANAGE_INVOICES)
+    locks.lock_customer(payment_method.customer_id)
+    method = locks.lock_payment_method(payment_method)
+    _refuse_removed(method)
+    method.removed_at = timezone.now()
+    method.is_default = False
+    method.save(update_fields=["removed_at", "is_default"])
+    return method
+
+
 def sandbox_test_cards_add(*, customer, actor):
     """Give ``customer`` one saved sandbox method per test token it lacks
     (``billing.gateways.sandbox.TEST_CARDS``), for trying every gateway outcome.
 
     Each goes through ``payment_method_add`` (its permission check applies).
     ``sandbox_ok`` becomes the default only if the customer has no default
-    method. Idempotent: tokens the customer already has are skipped. Returns
-    the methods added.
+    method. Idempotent: tokens the customer already has (and has not removed)
+    are skipped. Returns the methods added.
     """
     existing = set(
-        customer.payment_methods.filter(gateway=GatewayName.SANDBOX).values_list("token", flat=True)
+        customer.payment_methods.filter(
+            gateway=GatewayName.SANDBOX, removed_at__isnull=True
+        ).values_list("token", flat=True)
     )
     has_default = customer.payment_methods.filter(is_default=True).exists()
     return [

@@ -118,10 +118,15 @@ def _render_modal(request, template, part, context, status=200):
 
 def render_modal(request, template, context=None):
     """GET of an action: for htmx (a button aimed at ``#modal``) only the
-    dialog, which app.js opens with showModal(); without JavaScript the same
-    template as a page of its own, dialog shown open."""
+    dialog, which app.js opens with showModal(); for htmx aimed at
+    ``#modal-form`` (a dialog loading another action's form) only the form;
+    without JavaScript the same template as a page of its own, dialog shown
+    open."""
     htmx = getattr(request, "htmx", None)
-    part = "modal-dialog" if htmx and htmx.target == "modal" else None
+    target = htmx.target if htmx else None
+    # Aimed at a form already in a dialog ("Take payment" loading the chosen
+    # source's form): only the form.
+    part = {"modal": "modal-dialog", "modal-form": "modal-form"}.get(target)
     return _render_modal(request, template, part, context)
 
 
@@ -278,6 +283,11 @@ def permission_or_403(permission):
         return wrapper
 
     return decorator
+
+
+def missing_permission(user, permission):
+    """What a 403 says when ``user`` lacks ``permission``."""
+    return _missing(user, permission)
 
 
 def _missing(user, permission):

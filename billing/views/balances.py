@@ -21,12 +21,16 @@ from billing.views._htmx import (
     form_data,
     modal_action,
     permission_or_403,
+    render_page,
     staff_required,
 )
 
 ADJUST_TEMPLATE = "billing/modals/balance_adjust.html"
 PAY_OUT_TEMPLATE = "billing/modals/balance_pay_out.html"
 APPLY_TEMPLATE = "billing/modals/customer_credit_apply.html"
+# The apply form's amount, refreshed (htmx posts the form aimed at it) when
+# another invoice is chosen, so the amount follows the invoice.
+APPLY_AMOUNT_REGION = "credit-apply-amount"
 
 
 def _currency(code):
@@ -111,6 +115,10 @@ def customer_credit_apply(request, pk, currency):
     invoices = selectors.customer_payable_invoices(customer=customer, currency=currency)
     form = CustomerCreditApplyForm(form_data(request), credit=credit, invoices=invoices)
     context = {"customer": customer, "credit": credit, "form": form}
+    if request.method == "POST" and request.htmx.target == APPLY_AMOUNT_REGION:
+        # Another invoice was chosen: the most the credit can pay on it; act on nothing.
+        form.suggest_amount_for_chosen_invoice()
+        return render_page(request, APPLY_TEMPLATE, context, partials=(APPLY_AMOUNT_REGION,))
 
     def perform(data):
         payment = services.credit_apply(

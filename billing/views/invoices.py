@@ -21,6 +21,7 @@ from billing.forms.invoices import (
 from billing.models import Customer, Invoice, PaymentStatus
 from billing.money import format_money, zero
 from billing.templatetags.billing import card
+from billing.views import payments
 from billing.views._htmx import (
     CUSTOMER_CHANGED,
     INVOICE_CHANGED,
@@ -78,17 +79,17 @@ def invoice_detail(request, pk):
         "payments": selectors.invoice_payments(invoice=invoice),
         "credit_notes": selectors.invoice_credit_notes(invoice=invoice),
         "events": selectors.invoice_events(invoice=invoice),
-        # Lazy: asked only by the header's buttons that need them ("Apply
-        # credit", "Issue and charge"), so other regions run no query for them.
-        "customer_credit": SimpleLazyObject(
-            lambda: selectors.customer_credit(customer=invoice.customer, currency=invoice.currency)
-        ),
+        # Lazy: asked only by the header's "Issue and charge", so other regions
+        # run no query for it.
         "default_method": SimpleLazyObject(
             lambda: selectors.default_payment_method(customer=invoice.customer)
         ),
-        # A lazy queryset: "Charge" asks `saved_methods.exists` (any saved method,
-        # default or not), so other regions run no query for it.
-        "saved_methods": selectors.customer_payment_methods(customer=invoice.customer),
+        # Lazy: "Take payment" asks which sources the invoice's rules and the
+        # user's permissions offer (the credit, whether any method is saved) in
+        # the header only, so other regions run no query for them.
+        "payment_sources": SimpleLazyObject(
+            lambda: payments.invoice_payment_sources(invoice, request.user)
+        ),
     }
     return render_page(request, "billing/invoice_detail.html", context, partials=INVOICE_REGIONS)
 

@@ -2,9 +2,11 @@
 charge, void, retry; refunds are in views/refunds.py)."""
 
 import uuid
+from dataclasses import dataclass
 
-from django.shortcuts import get_object_or_404
-from django.views.decorators.http import require_http_methods
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
 
 from billing import permissions, selectors, services
 from billing.errors import ErrorCode
@@ -22,11 +24,14 @@ from billing.views._htmx import (
     CUSTOMER_CHANGED,
     INVOICE_CHANGED,
     action_done,
+    forbidden,
     form_data,
     form_invalid,
+    missing_permission,
     modal_action,
     permission_or_403,
     render_list,
+    render_modal,
     render_page,
     staff_required,
     trigger,
@@ -54,6 +59,7 @@ def payment_list(request):
 
 # -- the payment actions of the invoice page (docs/frontend.md, "Invoice payment actions")
 
+TAKE_TEMPLATE = "billing/modals/payment_take.html"
 RECORD_TEMPLATE = "billing/modals/payment_record.html"
 CHARGE_TEMPLATE = "billing/modals/payment_charge.html"
 VOID_TEMPLATE = "billing/modals/payment_void.html"
@@ -62,6 +68,98 @@ RETRY_TEMPLATE = "billing/modals/payment_retry.html"
 # The part of the record form that says what happens above or below the due;
 # htmx posts the form to the same URL aimed at it while the amount is typed.
 OUTCOME_REGION = "payment-outcome"
+
+
+@dataclass(frozen=True)
+class PaymentSource:
+    """Where the money for an invoice can come from now ("Take payment"), and
+    the action that takes it: its key, what the clerk reads, the action's URL."""
+
+    key: str
+    label: str
+    hint: str
+    url: str
+
+
+def payment_sources(invoice, user, *, credit, has_saved_methods):
+    """The sources ``user`` may take a payment on ``invoice`` from, as the
+    invoice's rules allow them: a saved card (``charge_payment``,
+    ``Invoice.can_take_payment``, a saved method), the customer's credit in the
+    invoice's currency (``record_payment``, ``can_take_payment``, some credit),
+    money that arrived outside (``record_payment``, ``Invoice.is_payable``).
+    ``credit`` and ``has_saved_methods`` are asked only when they matter."""
+    may_record = permissions.has(user, permissions.RECORD)
+    may_charge = permissions.has(user, permissions.CHARGE)
+    sources = []
+    if may_charge and invoice.can_take_payment and has_saved_methods():
+        sources.append(
+            PaymentSource(
+                "card",
+                "Saved card",
+                f"Charge one of {invoice.customer}'s saved cards at the gateway now.",
+                reverse("billing:payment_charge", args=[invoice.pk]),
+            )
+        )
+    if may_record and invoice.can_take_payment:
+        available = credit()
+        if available.amount > 0:
+            sources.append(
+                PaymentSource(
+                    "credit",
+                    "Customer credit",
+                    f"{format_money(available)} of credit to pay from.",
+                    reverse("billing:credit_apply", args=[invoice.pk]),
+                )
+            )
+    if may_record and invoice.is_payable:
+        sources.append(
+            PaymentSource(
+                "external",
+                "Paid outside",
+                "Cash, cheque, bank transfer or a card terminal: money that already arrived.",
+                reverse("billing:payment_record", args=[invoice.pk]),
+            )
+        )
+    return sources
+
+
+def invoice_payment_sources(invoice, user):
+    """``payment_sources`` with the customer's credit and saved methods looked up."""
+    return payment_sources(
+        invoice,
+        user,
+        credit=lambda: selectors.customer_credit(
+            customer=invoice.customer, currency=invoice.currency
+        ),
+        has_saved_methods=lambda: selectors.customer_payment_methods(
+            customer=invoice.customer
+        ).exists(),
+    )
+
+
+@require_GET
+@staff_required
+def payment_take(request, pk):
+    """ "Take payment": one dialog where the clerk chooses where the money comes
+    from (a saved card, the customer's credit, or money paid outside), and the
+    form of that source follows (htmx loads the source's own action form into
+    the dialog; it posts to that action, so each source keeps its service and
+    its answers). Without JavaScript, "Continue" leads to the chosen action's
+    own page."""
+    if not (
+        permissions.has(request.user, permissions.RECORD)
+        or permissions.has(request.user, permissions.CHARGE)
+    ):
+        return forbidden(request, missing_permission(request.user, permissions.RECORD))
+    invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
+    sources = invoice_payment_sources(invoice, request.user)
+    by_key = {source.key: source for source in sources}
+    asked = by_key.get(request.GET.get("source", ""))
+    if asked is not None and not request.htmx:
+        return redirect(asked.url)
+    chosen = asked or (sources[0] if sources else None)
+    context = {"invoice": invoice, "sources": sources, "chosen": chosen}
+    return render_modal(request, TAKE_TEMPLATE, context)
 
 
 def get_payment(pk):

@@ -111,3 +111,15 @@ def sign_in(page, username, password="pw"):
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("navigation", name="Main").wait_for()
+
+
+def take_payment(page, source):
+    """Open the invoice page's "Take payment" dialog, choose ``source`` ("Saved
+    card", "Customer credit", "Paid outside") and wait for that source's own
+    form to be loaded into it. Returns the dialog."""
+    page.get_by_role("link", name="Take payment").click()
+    dialog = page.locator("dialog#modal-dialog")
+    choice = dialog.get_by_label(source)
+    choice.check()
+    dialog.locator(f'form#modal-form[hx-post="{choice.get_attribute("hx-get")}"]').wait_for()
+    return dialog

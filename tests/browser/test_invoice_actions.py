@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from billing import services
 from billing.models import CreditNote, Invoice
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, take_payment
 from tests.factories import CustomerFactory
 from tests.helpers import issued_invoice, pay, saved_card
 
@@ -150,7 +150,7 @@ def test_apply_credit_then_void_another_invoice(page, manager):
     sign_in(page, "manager")
     page.goto(f"/invoices/{invoice.pk}/")
 
-    page.get_by_role("link", name="Apply credit").click()
+    take_payment(page, "Customer credit")
     amount = dialog(page).get_by_label("Amount", exact=True)
     expect(amount).to_have_value("30.00")
     amount.fill("25.00")

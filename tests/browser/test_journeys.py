@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from billing.models import Invoice, InvoiceStatus, PaymentStatus, Refund
 from billing.selectors import customer_credit
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, take_payment
 from tests.factories import CustomerFactory
 from tests.helpers import issued_invoice, pay, saved_card
 
@@ -60,7 +60,7 @@ def test_record_a_partial_cheque_payment_then_the_rest(page, clerk):
     sign_in(page, "clerk")
     open_invoice(page, invoice)
 
-    page.get_by_role("link", name="Record payment").click()
+    take_payment(page, "Paid outside")
     expect(dialog(page).get_by_label("Amount")).to_have_value("100.00")
     dialog(page).get_by_label("Amount").fill("40.00")
     dialog(page).get_by_label("Method").select_option(label="Cheque")
@@ -71,7 +71,7 @@ def test_record_a_partial_cheque_payment_then_the_rest(page, clerk):
     expect(page.locator("#payments")).to_contain_text("004512")
     assert status(invoice) == InvoiceStatus.PARTIALLY_PAID
 
-    page.get_by_role("link", name="Record payment").click()
+    take_payment(page, "Paid outside")
     expect(dialog(page).get_by_label("Amount")).to_have_value("60.00")
     dialog(page).get_by_label("Method").select_option(label="Cash")
     submit(page, "Record payment")
@@ -86,7 +86,7 @@ def test_overpay_into_customer_credit(page, clerk):
     sign_in(page, "clerk")
     open_invoice(page, invoice)
 
-    page.get_by_role("link", name="Record payment").click()
+    take_payment(page, "Paid outside")
     dialog(page).get_by_label("Amount").fill("150.00")
     dialog(page).get_by_label("Method").select_option(label="Bank transfer")
     excess = dialog(page).get_by_label(re.compile("excess .*to customer credit"))
@@ -181,7 +181,7 @@ def test_charge_a_saved_card_that_is_declined_then_retry(page, clerk):
     sign_in(page, "clerk")
     open_invoice(page, invoice)
 
-    page.get_by_role("link", name="Charge").click()
+    take_payment(page, "Saved card")
     expect(dialog(page)).to_contain_text("0002")
     dialog(page).get_by_role("button", name="Charge", exact=True).click()
     expect(dialog(page)).to_contain_text("Your card was declined.")

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from billing.models import Payment
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, take_payment
 from tests.factories import CustomerFactory
 from tests.helpers import issued_invoice, saved_card
 
@@ -17,7 +17,7 @@ def test_recording_an_overpayment_sends_the_excess_to_credit(page, manager):
     sign_in(page, "manager")
     page.goto(f"/invoices/{invoice.pk}/")
 
-    page.get_by_role("link", name="Record payment").click()
+    take_payment(page, "Paid outside")
     dialog = page.locator("dialog#modal-dialog")
     expect(dialog).to_be_visible()
     expect(page.get_by_label("Amount", exact=True)).to_have_value("48000")
@@ -47,7 +47,7 @@ def test_writing_off_the_rest_of_a_short_payment(page, manager):
     invoice = issued_invoice(CustomerFactory(currency="KWD"), manager, "375.125")
     sign_in(page, "manager")
     page.goto(f"/invoices/{invoice.pk}/")
-    page.get_by_role("link", name="Record payment").click()
+    take_payment(page, "Paid outside")
     page.get_by_label("Amount", exact=True).fill("375")
     expect(page.locator("#payment-outcome")).to_contain_text("That leaves 0.125 KWD")
     page.get_by_label("Write off the rest").check()
@@ -64,7 +64,7 @@ def test_a_declined_charge_keeps_the_modal_open_and_shows_the_failed_payment(pag
     sign_in(page, "manager")
     page.goto(f"/invoices/{invoice.pk}/")
 
-    page.get_by_role("link", name="Charge").click()
+    take_payment(page, "Saved card")
     expect(page.get_by_label("Amount", exact=True)).to_have_value("120.00")
     page.get_by_role("button", name="Charge").click()
 

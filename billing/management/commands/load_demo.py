@@ -1,13 +1,23 @@
-"""Demo data for `make run`: customers, saved methods, invoices in every status.
+"""Demo data for `make run`: customers, saved methods, invoices in every status,
+twelve weeks of payments and refunds, and overdue invoices in every ageing bucket,
+so the dashboard has something to show on the first run.
 
-Everything goes through billing.services, as staff would do it. Running it again
-changes nothing (the demo customers are recognised by their external reference).
-With the sandbox gateway, every demo customer also gets one saved method per
-sandbox test token (declines, timeouts, failing refunds: docs/gateways.md), its
-own card staying the default; tokens a customer already has are skipped.
+Everything goes through billing.services, as staff would do it. The history is
+made by the same services with the clock set back to the day it happened
+(``_on_day``), so each record's dates agree with one another as if the work had
+been done then. The days are counted back from today, so a run is the same
+whenever it is made, relative to its day. Running it again changes nothing (the
+demo customers are recognised by their external reference). With the sandbox
+gateway, every demo customer also gets one saved method per sandbox test token
+(declines, timeouts, failing refunds: docs/gateways.md), its own card staying
+the default; tokens a customer already has are skipped.
 """
 
+import contextlib
+import datetime
 from decimal import Decimal
+from typing import NamedTuple
+from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -39,8 +49,14 @@ class Command(BaseCommand):
         if Customer.objects.filter(external_ref__startswith="demo-").exists():
             self.stdout.write("Demo data is already loaded.")
         else:
-            for index, row in enumerate(CUSTOMERS):
-                self._customer(admin, index, *row)
+            with _on_day(_first_day()):
+                customers = [
+                    self._customer(admin, index, *row) for index, row in enumerate(CUSTOMERS)
+                ]
+            # The past first, so invoice numbers follow the issue dates.
+            self._history(admin, customers)
+            for demo in customers:
+                self._invoices(admin, demo)
             self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         if settings.BILLING_DEFAULT_GATEWAY == "sandbox":
             self._sandbox_test_cards(admin)
@@ -83,27 +99,70 @@ class Command(BaseCommand):
             exp_year=2030,
             actor=actor,
         )
-        unit = Money(price, currency)
+        return Demo(customer, index, Money(price, currency), brand, last4)
+
+    def _history(self, actor, customers):
+        """Twelve weeks of invoices paid by bank transfer (some partly refunded),
+        and for each customer an overdue invoice in each ageing bucket (one of
+        them partly paid), each made on its own day."""
+        today = timezone.localdate()
+        monday = today - datetime.timedelta(days=today.weekday())
+        work = []
+        for weeks_back in range(12, 0, -1):
+            for demo in customers:
+                day = monday - datetime.timedelta(weeks=weeks_back) + _days(demo.index % 5)
+                work.append((day, demo, "paid", weeks_back))
+        for days_late in OVERDUE_DAYS_LATE:
+            for demo in customers:
+                day = today - _days(days_late + TERMS_DAYS + demo.index)
+                work.append((day, demo, "overdue", days_late))
+        for day, demo, kind, number in sorted(work, key=lambda item: (item[0], item[1].index)):
+            with _on_day(day):
+                if kind == "paid":
+                    self._paid_that_week(actor, demo, day, number)
+                else:
+                    self._overdue(actor, demo, day, number)
+
+    def _paid_that_week(self, actor, demo, day, weeks_back):
+        invoice = _invoice(actor, demo, 1 + (weeks_back + demo.index) % 3)
+        payment = services.payment_record(
+            invoice=invoice,
+            amount=invoice.total,
+            method="bank_transfer",
+            paid_at=day,
+            actor=actor,
+            details={"bank_reference": f"TRF-{demo.index + 1}-{weeks_back:02d}"},
+        )
+        if weeks_back % 4 == (demo.index % 4):
+            services.payment_refund(
+                payment=payment,
+                amount=_fraction(invoice.total, 5),
+                destination="external",
+                actor=actor,
+                reason="requested_by_customer",
+                reference=f"Returned by transfer, week {weeks_back}",
+            )
+
+    def _overdue(self, actor, demo, day, days_late):
+        invoice = _invoice(actor, demo, 1, due_date=day + _days(TERMS_DAYS))
+        if days_late == OVERDUE_DAYS_LATE[1]:
+            services.payment_record(
+                invoice=invoice,
+                amount=_fraction(invoice.total, 4),
+                method="cheque",
+                paid_at=day,
+                actor=actor,
+                details={"cheque_number": f"{300100 + demo.index}"},
+            )
+
+    def _invoices(self, actor, demo):
+        """Today's invoices: one in every status, with payments, a refund, a
+        credit note, an overpayment to credit, a charge and a declined one."""
+        customer, index, unit, brand, last4 = demo
         today = timezone.localdate()
 
         def invoice(quantity, issue=True, apply_credit=True):
-            draft = services.invoice_create(
-                customer=customer,
-                currency=currency,
-                actor=actor,
-                lines=[
-                    {
-                        "description": "Consulting",
-                        "quantity": Decimal(quantity),
-                        "unit_price": unit,
-                        "tax_rate": Decimal("10"),
-                    },
-                    {"description": "Support plan", "quantity": Decimal(1), "unit_price": unit},
-                ],
-            )
-            if not issue:
-                return draft
-            return services.invoice_issue(invoice=draft, actor=actor, apply_credit=apply_credit)
+            return _invoice(actor, demo, quantity, issue=issue, apply_credit=apply_credit)
 
         invoice(2, issue=False)  # a draft
         invoice(1)  # open, and overdue once its terms pass
@@ -169,6 +228,60 @@ class Command(BaseCommand):
         services.payment_charge(invoice=declined, actor=actor, payment_method=declined_card)
         voided = invoice(1, apply_credit=False)
         services.invoice_void(invoice=voided, actor=actor, reason="Issued by mistake")
+
+
+class Demo(NamedTuple):
+    customer: Customer
+    index: int
+    unit: Money
+    brand: str
+    last4: str
+
+
+# The history's overdue invoices: days past their due date, one per ageing bucket
+# of the dashboard (1-30, 31-60, 61-90, 90+), due TERMS_DAYS after their issue.
+OVERDUE_DAYS_LATE = (12, 45, 75, 110)
+TERMS_DAYS = 30
+
+
+def _first_day():
+    """The day the demo's history starts: its oldest overdue invoice's issue."""
+    return timezone.localdate() - _days(max(OVERDUE_DAYS_LATE) + TERMS_DAYS + len(CUSTOMERS))
+
+
+def _days(count):
+    return datetime.timedelta(days=count)
+
+
+@contextlib.contextmanager
+def _on_day(day):
+    """The services run as on ``day`` at 10:00 (the business's time zone): what
+    they stamp (created_at, issue dates, "today" in their checks) is that day."""
+    moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time(10)))
+    with mock.patch.object(timezone, "now", return_value=moment):
+        yield
+
+
+def _invoice(actor, demo, quantity, *, issue=True, apply_credit=True, due_date=None):
+    """A demo invoice of consulting and a support plan, issued unless not."""
+    draft = services.invoice_create(
+        customer=demo.customer,
+        currency=demo.unit.currency.code,
+        actor=actor,
+        due_date=due_date,
+        lines=[
+            {
+                "description": "Consulting",
+                "quantity": Decimal(quantity),
+                "unit_price": demo.unit,
+                "tax_rate": Decimal("10"),
+            },
+            {"description": "Support plan", "quantity": Decimal(1), "unit_price": demo.unit},
+        ],
+    )
+    if not issue:
+        return draft
+    return services.invoice_issue(invoice=draft, actor=actor, apply_credit=apply_credit)
 
 
 def _fraction(total, divisor):

@@ -95,8 +95,16 @@ ROUTES = {
     "credit_note_issue": Route((P.VIEW, P.ISSUE_CREDIT_NOTE), "action", pk="paid invoice"),
     "payment_record": Route((P.VIEW, P.RECORD), "action", pk="open invoice"),
     "payment_charge": Route((P.VIEW, P.CHARGE), "action", pk="open invoice"),
+    # Opens with record_payment or charge_payment (names record_payment when both
+    # are missing); GET only: each source's form posts to its own action.
+    "payment_take": Route((P.VIEW, P.RECORD), pk="open invoice"),
     "customer_list": Route((P.VIEW,)),
     "customer_detail": Route((P.VIEW,), pk="customer"),
+    "customer_create": Route((P.VIEW, P.MANAGE_INVOICES), "action"),
+    "customer_edit": Route((P.VIEW, P.MANAGE_INVOICES), "action", pk="customer"),
+    "payment_method_add": Route((P.VIEW, P.MANAGE_INVOICES), "action", pk="customer"),
+    "payment_method_make_default": Route((P.VIEW, P.MANAGE_INVOICES), "action", pk="saved card"),
+    "payment_method_remove": Route((P.VIEW, P.MANAGE_INVOICES), "action", pk="saved card"),
     "balance_adjust": Route((P.VIEW, P.ADJUST_BALANCE), "action", pk="customer"),
     "balance_pay_out": Route((P.VIEW, P.ADJUST_BALANCE), "action", pk="customer", currency="USD"),
     "customer_credit_apply": Route((P.VIEW, P.RECORD), "action", pk="customer", currency="USD"),
@@ -182,6 +190,7 @@ def matrix_records():
         "paid invoice": paid.pk,
         "cash payment": cash.pk,
         "failed charge": failed.pk,
+        "saved card": card.pk,
     }
 
 

@@ -709,7 +709,16 @@ def test_apply_credit_on_the_customer_page(world, data):
         "amount": field(optional(amounts(known(currency))), AMOUNT_BAD),
         "idempotency_key": KEY,
     }
-    action(world, data, "customer_credit_apply", name, world.customers, fields, url_args=[currency])
+    action(
+        world,
+        data,
+        "customer_credit_apply",
+        name,
+        world.customers,
+        fields,
+        "credit-apply-amount",
+        url_args=[currency],
+    )
 
 
 @fuzz

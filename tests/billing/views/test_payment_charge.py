@@ -15,6 +15,7 @@ from tests.helpers import (
     pay,
     record_counts,
     saved_card,
+    take_payment_sources,
     text,
     triggers,
     user_with,
@@ -246,20 +247,21 @@ def test_charging_needs_the_permission(client, invoice, card):
     assert record_counts() == before
 
 
-def test_the_button_shows_with_the_permission_and_a_saved_method(clerk_client, invoice, card):
-    page = invoice_page(clerk_client, invoice)
-    assert f'hx-get="{url(invoice)}" hx-target="#modal">Charge</a>' in page
+def test_take_payment_offers_the_card_with_the_permission_and_a_saved_method(
+    clerk_client, invoice, card
+):
+    assert take_payment_sources(clerk_client, invoice)["card"] == url(invoice)
 
 
-def test_the_button_is_hidden_without_a_saved_method(clerk_client, invoice):
-    assert f'href="{url(invoice)}"' not in invoice_page(clerk_client, invoice)
+def test_take_payment_offers_no_card_without_a_saved_method(clerk_client, invoice):
+    assert "card" not in take_payment_sources(clerk_client, invoice)
 
 
-def test_the_button_is_hidden_without_the_permission(client, invoice, card):
+def test_take_payment_offers_no_card_without_the_permission(client, invoice, card):
     client.force_login(user_with("record_payment"))
-    assert f'href="{url(invoice)}"' not in invoice_page(client, invoice)
+    assert set(take_payment_sources(client, invoice)) == {"external"}
 
 
-def test_the_button_is_hidden_on_a_paid_invoice(clerk_client, clerk, invoice, card):
+def test_take_payment_offers_no_card_on_a_paid_invoice(clerk_client, clerk, invoice, card):
     pay(invoice, clerk, "48000")
-    assert f'href="{url(invoice)}"' not in invoice_page(clerk_client, invoice)
+    assert take_payment_sources(clerk_client, invoice) == {}
