@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from billing import services
 from billing.models import Customer, Invoice, InvoiceStatus, PaymentStatus
 from tests.browser.accessibility import assert_accessible, axe_violations
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, take_payment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,7 +77,12 @@ def test_every_page_and_dialog_passes_axe_with_the_demo_data(page, acme):
     invoices = Invoice.objects.filter(customer=acme).order_by("id")
     draft = invoices.filter(status=InvoiceStatus.DRAFT).first()
     unpaid = invoices.filter(status=InvoiceStatus.OPEN, amount_paid=0, amount_credited=0).first()
-    partly_paid = invoices.filter(status=InvoiceStatus.PARTIALLY_PAID).first()
+    # A partly paid invoice with a payment that can still be voided and refunded.
+    partly_paid = next(
+        invoice
+        for invoice in invoices.filter(status=InvoiceStatus.PARTIALLY_PAID)
+        if any(p.can_void and p.can_refund for p in invoice.payments.all())
+    )
     declined = invoices.filter(payments__status=PaymentStatus.FAILED).first()
 
     walk.visit("/login/", "Sign in")
@@ -93,8 +98,12 @@ def test_every_page_and_dialog_passes_axe_with_the_demo_data(page, acme):
     walk.dialogs("New invoice", "Adjust balance", "Apply credit", "Pay out")
 
     walk.visit(f"/invoices/{partly_paid.pk}/", partly_paid.number)
-    walk.dialogs("Charge", "Apply credit", "Refund", "Void")
-    dialog = walk.open_dialog("Record payment")
+    walk.dialogs("Take payment", "Refund", "Void")
+    for source in ("Saved card", "Customer credit", "Paid outside"):
+        dialog = take_payment(page, source)
+        walk.check(f"take payment: {source}")
+        if source != "Paid outside":
+            walk.close_dialog()
     dialog.get_by_label("Amount", exact=True).fill("1.00")
     expect(page.locator("#payment-outcome")).to_contain_text("That leaves")
     walk.check("record payment: what is left")
@@ -125,7 +134,7 @@ def test_every_page_and_dialog_passes_axe_with_the_demo_data(page, acme):
     walk.check("record payment as a page")
     walk.visit("/invoices/0/", "Not found")
 
-    assert len(walk.checked) == 32
+    assert len(walk.checked) == 33
     assert not walk.reports, "\n\n".join(walk.reports)
 
 
