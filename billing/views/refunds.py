@@ -1,9 +1,10 @@
-"""Refunds of a payment, from its row on the invoice page (docs/frontend.md,
-"Invoice payment actions")."""
+"""Refunds: the list, and the refund of a payment from its row on the invoice
+page or its own page (docs/frontend.md, "Invoice payment actions")."""
 
 from django.views.decorators.http import require_http_methods
 
-from billing import permissions, services
+from billing import permissions, selectors, services
+from billing.filters import RefundFilterSet
 from billing.forms.refunds import PaymentRefundForm
 from billing.models import CreditNoteReason, RefundDestination, RefundReason, RefundStatus
 from billing.money import format_money
@@ -14,9 +15,26 @@ from billing.views._htmx import (
     form_data,
     modal_action,
     permission_or_403,
+    render_list,
     staff_required,
 )
 from billing.views.payments import gateway_refused, get_payment
+
+
+@staff_required
+def refund_list(request):
+    """Every refund, newest first, by status, destination, reason, customer,
+    currency, day and invoice number or customer name; "Export CSV" downloads
+    every row these filters match (views/exports.py)."""
+    filterset = RefundFilterSet(request.GET)
+    context = {
+        "section": "refunds",
+        "filter_customer": selectors.filter_customer(pk=filterset.form.filters().get("customer")),
+    }
+    return render_list(
+        request, "billing/refund_list.html", context, filterset=filterset, partial="refund-table"
+    )
+
 
 REFUND_TEMPLATE = "billing/modals/payment_refund.html"
 
