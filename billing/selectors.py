@@ -468,10 +468,14 @@ def refund_search_q(search):
 
 def card_last4_q(last4):
     """Payments made with a card ending in ``last4``: typed in at a card
-    terminal, or a saved method's. The saved methods are a subquery on their
-    own index, so the database never joins every payment to its method."""
-    saved = PaymentMethod.objects.filter(last4=last4).values("pk")
-    return Q(card_last4=last4) | Q(payment_method__in=saved)
+    terminal, or a saved method's. The saved methods are looked up first (one
+    query; a few per last 4 even among a million cards): with their ids as
+    values PostgreSQL answers the OR from two indexes (card_last4 and the
+    saved method's), where an OR with a subquery made it scan every payment
+    (300 ms at 300,000 payments, against under 1 ms)."""
+    saved = list(PaymentMethod.objects.filter(last4=last4).values_list("pk", flat=True))
+    by_terminal = Q(card_last4=last4)
+    return by_terminal | Q(payment_method__in=saved) if saved else by_terminal
 
 
 def credit_note_list():
