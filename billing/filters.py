@@ -8,13 +8,28 @@ searches are the selectors' (``selectors.invoice_search_q``...). A list and its
 CSV export (views/exports.py) filter with the same FilterSet.
 """
 
+from datetime import datetime, time, timedelta
+
 import django_filters
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.http import QueryDict
+from django.utils import timezone
 
 from billing import selectors
-from billing.models import CreditNoteReason, InvoiceStatus, PaymentMethodKind, PaymentStatus
+from billing.errors import BillingError
+from billing.models import (
+    CreditNoteReason,
+    InvoiceStatus,
+    PaymentMethodKind,
+    PaymentStatus,
+    RefundDestination,
+    RefundReason,
+    RefundStatus,
+)
+from billing.money import parse_amount
 
 
 class ListFilterForm(forms.Form):
@@ -79,6 +94,54 @@ class DateBoundFilter(django_filters.DateFilter):
         if value is None:
             return qs
         return super().filter(qs.order_by(f"-{self.field_name}", "-pk"), value)
+
+
+class DayBoundFilter(DateBoundFilter):
+    """One end of a range of days over a moment (``created_at``): the day in
+    the business's time zone, from its first moment or up to its last."""
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        qs = qs.order_by(f"-{self.field_name}", "-pk")
+        if self.lookup_expr == "lte":
+            value, lookup = value + timedelta(days=1), "lt"
+        else:
+            lookup = "gte"
+        start = timezone.make_aware(datetime.combine(value, time.min))
+        return qs.filter(**{f"{self.field_name}__{lookup}": start})
+
+
+class AmountField(forms.CharField):
+    """An amount typed as the pages show them ("1,250.00"), in no currency in
+    particular: a Decimal (``billing.money.parse_amount``, the one reader of
+    typed amounts), or the parser's error."""
+
+    def clean(self, value):
+        text = super().clean(value)
+        if text in self.empty_values:
+            return None
+        try:
+            return parse_amount(text)
+        except BillingError as error:
+            raise ValidationError(error.message, code=error.code) from None
+
+
+class AmountFilter(django_filters.Filter):
+    """An amount, or one end of a range, in any currency (the currency filter
+    narrows it): compared with the amount column's number."""
+
+    field_class = AmountField
+
+    def __init__(self, lookup_expr, *, label):
+        widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__("amount", lookup_expr, label=label, max_length=40, widget=widget)
+
+
+def _typed_filter(field_name, label, *, max_length):
+    """Text the clerk copies from a bank statement or a cheque: the whole of it,
+    in any case (an index on its upper case answers it)."""
+    return django_filters.CharFilter(field_name, "iexact", label=label, max_length=max_length)
 
 
 # The largest id a row can have (a BIGINT primary key): a larger one matches
@@ -153,6 +216,38 @@ class PaymentFilterSet(ListFilterSet):
     paid_from = DateBoundFilter("paid_at", "gte", label="Paid from")
     paid_to = DateBoundFilter("paid_at", "lte", label="Paid to")
     customer = _customer_filter("invoice__customer")
+    bank_reference = _typed_filter("bank_reference", "Bank reference", max_length=100)
+    cheque_number = _typed_filter("cheque_number", "Cheque number", max_length=50)
+    card_last4 = django_filters.CharFilter(
+        label="Card last 4",
+        method="by_card_last4",
+        max_length=4,
+        min_length=4,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        validators=[RegexValidator(r"^[0-9]{4}$", "Type the card's last 4 digits.")],
+    )
+    amount = AmountFilter("exact", label="Amount")
+    amount_min = AmountFilter("gte", label="Amount from")
+    amount_max = AmountFilter("lte", label="Amount to")
+
+    def by_card_last4(self, queryset, name, value):
+        return queryset.filter(selectors.card_last4_q(value))
+
+
+class RefundFilterSet(ListFilterSet):
+    """The refunds list's (and its CSV export's) filters; the dates are the
+    day the refund was recorded."""
+
+    rows = staticmethod(selectors.refund_list)
+
+    q = SearchFilter(selectors.refund_search_q, placeholder="Invoice number or customer name")
+    status = _choice_filter("Status", "Any status", RefundStatus.choices)
+    destination = _choice_filter("Where to", "Anywhere", RefundDestination.choices)
+    reason = _choice_filter("Reason", "Any reason", RefundReason.choices)
+    currency = _currency_filter()
+    refunded_from = DayBoundFilter("created_at", "gte", label="Refunded from")
+    refunded_to = DayBoundFilter("created_at", "lte", label="Refunded to")
+    customer = _customer_filter("payment__invoice__customer")
 
 
 class CreditNoteFilterSet(ListFilterSet):

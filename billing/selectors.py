@@ -34,6 +34,7 @@ from billing.models import (
     InvoiceStatus,
     MoneyBalance,
     Payment,
+    PaymentMethod,
     PaymentMethodKind,
     PaymentStatus,
     Refund,
@@ -303,6 +304,26 @@ def credit_note_after(*, invoice, credit, reduce_due, refund, to_credit, refund_
     )
 
 
+def refund_after(*, invoice, credit, amount, destination):
+    """What ``payment_refund`` alone would leave: the customer owes ``amount``
+    again (what is paid falls, what is due grows back); a refund to customer
+    credit adds to the credit. Pure arithmetic for the refund modal's figures,
+    beside ``credit_note_after`` for the same refund with a credit note; the
+    service stays the authority (the modal shows figures only for an amount
+    within the payment's refundable part)."""
+    paid = invoice.amount_paid - amount
+    due = invoice.amount_due + amount
+    to_credit = destination == RefundDestination.CUSTOMER_CREDIT
+    return CreditNoteAfter(
+        total=invoice.total,
+        credited=invoice.amount_credited,
+        paid=paid,
+        due=due,
+        credit=credit + amount if to_credit else credit,
+        status=invoice_status(due=due, paid=paid),
+    )
+
+
 def invoice_events(*, invoice):
     """The invoice's timeline, newest first, with who did each thing."""
     return InvoiceEvent.objects.filter(invoice=invoice).select_related("created_by").order_by("-pk")
@@ -419,6 +440,62 @@ def payment_list():
     ).order_by("-pk")
 
 
+def payment_for_page(*, pk):
+    """The payment of the payment page, with its invoice, customer, saved
+    method and people, or Payment.DoesNotExist."""
+    return Payment.objects.select_related(
+        "invoice__customer", "payment_method", "created_by", "voided_by"
+    ).get(pk=pk)
+
+
+def payment_refunds(*, payment):
+    """The payment's refunds, oldest first, with who made them and the credit
+    note each came with."""
+    return (
+        Refund.objects.filter(payment=payment)
+        .select_related("created_by", "credit_note")
+        .order_by("created_at", "id")
+    )
+
+
+def payment_events(*, payment):
+    """The entries of the invoice's timeline about this payment or one of its
+    refunds, newest first. Within the invoice's events (its index), so the
+    OR costs nothing on a large table."""
+    return (
+        InvoiceEvent.objects.filter(invoice_id=payment.invoice_id)
+        .filter(Q(payment=payment) | Q(refund__payment=payment))
+        .select_related("created_by")
+        .order_by("-pk")
+    )
+
+
+def refund_list():
+    """Refunds for the refunds list and its CSV export, newest first (lazy):
+    billing.filters' RefundFilterSet filters them, ``keyset_page`` pages them."""
+    return Refund.objects.select_related(
+        "payment__invoice__customer", "payment__payment_method", "credit_note", "created_by"
+    ).order_by("-pk")
+
+
+def refund_search_q(search):
+    """The refunds list's search: its payment's invoice number by prefix, or a
+    customer's name, as on the payments list."""
+    return _by_invoice_search_q(search, via="payment__invoice")
+
+
+def card_last4_q(last4):
+    """Payments made with a card ending in ``last4``: typed in at a card
+    terminal, or a saved method's. The saved methods are looked up first (one
+    query; a few per last 4 even among a million cards): with their ids as
+    values PostgreSQL answers the OR from two indexes (card_last4 and the
+    saved method's), where an OR with a subquery made it scan every payment
+    (300 ms at 300,000 payments, against under 1 ms)."""
+    saved = list(PaymentMethod.objects.filter(last4=last4).values_list("pk", flat=True))
+    by_terminal = Q(card_last4=last4)
+    return by_terminal | Q(payment_method__in=saved) if saved else by_terminal
+
+
 def credit_note_list():
     """Credit notes for the list page and its CSV export, newest first (lazy):
     billing.filters' CreditNoteFilterSet filters them, ``keyset_page`` pages them."""
@@ -438,19 +515,21 @@ def credit_note_search_q(search):
     return _by_invoice_search_q(search, own_number="CN")
 
 
-def _by_invoice_search_q(search, *, own_number=None):
-    """A payment's or credit note's search, as the invoice list's: its
-    invoice's number by prefix (and, with ``own_number``, its own), or its
-    customer's name anywhere, resolved to customer ids first."""
+def _by_invoice_search_q(search, *, own_number=None, via="invoice"):
+    """A payment's, refund's or credit note's search, as the invoice list's:
+    its invoice's number by prefix (and, with ``own_number``, its own), or its
+    customer's name anywhere, resolved to customer ids first. ``via`` is the
+    path to the invoice."""
     customers = Customer.objects.filter(name__icontains=search).values("pk")
     if not _looks_like_number(search):
-        return Q(invoice__customer__in=customers)
+        return Q(**{f"{via}__customer__in": customers})
     text = search.upper()
-    by_number = Q(invoice__number__startswith=f"INV-{text}" if text[0].isdigit() else text)
+    number = f"INV-{text}" if text[0].isdigit() else text
+    by_number = Q(**{f"{via}__number__startswith": number})
     if own_number:
         by_number |= Q(number__startswith=f"{own_number}-{text}" if text[0].isdigit() else text)
     ids = [row["pk"] for row in customers[:NAME_MATCHES_WITH_NUMBER]]
-    return by_number | Q(invoice__customer__in=ids) if ids else by_number
+    return by_number | Q(**{f"{via}__customer__in": ids}) if ids else by_number
 
 
 def charges_due_for_retry(*, max_attempts, spacing, now=None):

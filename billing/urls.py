@@ -69,10 +69,13 @@ urlpatterns = [
         name="customer_credit_apply",
     ),
     path("payments/", payments.payment_list, name="payment_list"),
+    path("payments/<int:pk>/", payments.payment_detail, name="payment_detail"),
     path("payments/<int:pk>/refund/", refunds.payment_refund, name="payment_refund"),
     path("payments/<int:pk>/void/", payments.payment_void, name="payment_void"),
     path("payments/<int:pk>/retry/", payments.payment_retry, name="payment_retry"),
     path("payments/export.csv", exports.payment_export, name="payment_export"),
+    path("refunds/", refunds.refund_list, name="refund_list"),
+    path("refunds/export.csv", exports.refund_export, name="refund_export"),
     path("credit-notes/", credit_notes.credit_note_list, name="credit_note_list"),
     path("credit-notes/export.csv", exports.credit_note_export, name="credit_note_export"),
     path(

@@ -2,6 +2,8 @@ import uuid
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
+from django.urls import reverse
 from moneyed import Money
 
 from billing.models._base import (
@@ -97,6 +99,13 @@ class Payment(models.Model):
             models.Index(fields=["status", "created_at"], name="payment_status_created"),
             # The payments list filtered by payment date is sorted by (paid_at, id).
             models.Index(fields=["paid_at", "id"], name="payment_paid_at_id"),
+            # The payments list's filters by what the clerk typed (filters.py):
+            # a bank reference or cheque number in any case, a card's last 4, an
+            # amount or a range of them.
+            models.Index(Upper("bank_reference"), name="payment_bank_reference"),
+            models.Index(Upper("cheque_number"), name="payment_cheque_number"),
+            models.Index(fields=["card_last4"], name="payment_card_last4"),
+            models.Index(fields=["amount"], name="payment_amount"),
         ]
         constraints = [
             note_length("payment", "notes"),
@@ -124,6 +133,9 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"Payment #{self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("billing:payment_detail", args=[self.pk])
 
     # The rules every door asks; the services ask them too, on the locked row.
 
@@ -165,6 +177,15 @@ class Payment(models.Model):
     def natural_refund_destination(self):
         """Where a refund "the way the money came" goes: a credit note's refund."""
         return self.refund_destinations[0]
+
+    def refund_destinations_for(self, *, credit_note):
+        """Where a refund may go when it comes with a credit note (the invoice
+        stays paid) or alone (the customer owes it again). A credit note refunds
+        the way the money came (``credit_note_issue``), so with one there is a
+        single destination; the refund form offers only these."""
+        if credit_note:
+            return (self.natural_refund_destination,)
+        return self.refund_destinations
 
     @property
     def can_void(self):

@@ -21,10 +21,20 @@ class RefundDestination(models.TextChoices):
 
 class RefundReason(models.TextChoices):
     REQUESTED_BY_CUSTOMER = "requested_by_customer", "Requested by customer"
+    PRODUCT_UNSATISFACTORY = "product_unsatisfactory", "Faulty or unsatisfactory product"
     DUPLICATE = "duplicate", "Duplicate"
     FRAUDULENT = "fraudulent", "Fraudulent"
     BOUNCED = "bounced", "Bounced"
     OTHER = "other", "Other"
+
+    @property
+    def keeps_invoice_paid(self):
+        """Whether a refund for this reason usually comes with a credit note, so
+        the invoice stays paid: the sale itself is undone (the customer asked,
+        the product was faulty). Otherwise the customer owes the money again: a
+        bounced cheque or a fraudulent payment never truly paid the invoice, and a
+        duplicate leaves it paid by the other payment. The refund form's default."""
+        return self in (RefundReason.REQUESTED_BY_CUSTOMER, RefundReason.PRODUCT_UNSATISFACTORY)
 
 
 class Refund(models.Model):
@@ -60,6 +70,10 @@ class Refund(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The refunds list filtered by date is sorted by (created_at, id).
+            models.Index(fields=["created_at", "id"], name="refund_created_at_id"),
+        ]
         constraints = [
             note_length("refund", "notes"),
             same_currency("refund", "amount"),

@@ -1,4 +1,4 @@
-"""CSV exports of the payments and credit notes lists (docs/frontend.md,
+"""CSV exports of the payments, refunds and credit notes lists (docs/frontend.md,
 "Customer actions and exports").
 
 An export holds every row the list's filters match, not just the page shown,
@@ -30,7 +30,7 @@ from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from billing.filters import CreditNoteFilterSet, PaymentFilterSet
+from billing.filters import CreditNoteFilterSet, PaymentFilterSet, RefundFilterSet
 from billing.money import normalize
 from billing.views._htmx import staff_required
 
@@ -56,6 +56,25 @@ PAYMENT_COLUMNS = (
     "refunded",
     "sent_to_credit",
     "reference",
+    "recorded_by",
+)
+
+REFUND_COLUMNS = (
+    "refund_id",
+    "recorded_at",
+    "payment_id",
+    "invoice_id",
+    "invoice",
+    "customer_id",
+    "customer",
+    "destination",
+    "status",
+    "reason",
+    "currency",
+    "amount",
+    "credit_note",
+    "reference",
+    "notes",
     "recorded_by",
 )
 
@@ -209,3 +228,35 @@ def credit_note_export(request):
         for note in notes.iterator(chunk_size=CHUNK_SIZE)
     )
     return _csv_response(_filename("credit-notes"), CREDIT_NOTE_COLUMNS, rows)
+
+
+@require_safe
+@staff_required
+def refund_export(request):
+    """Every refund the refunds list's filters match, as CSV."""
+    filterset = RefundFilterSet(request.GET)
+    if invalid := _invalid_filters(filterset):
+        return invalid
+    refunds = filterset.qs
+    rows = (
+        (
+            refund.pk,
+            _local(refund.created_at),
+            refund.payment_id,
+            refund.payment.invoice_id,
+            refund.payment.invoice.number,
+            refund.payment.invoice.customer_id,
+            refund.payment.invoice.customer.name,
+            refund.destination,
+            refund.status,
+            refund.reason,
+            refund.currency,
+            plain_amount(refund.amount),
+            refund.credit_note.number if refund.credit_note_id else "",
+            refund.reference,
+            refund.notes,
+            refund.created_by.get_username(),
+        )
+        for refund in refunds.iterator(chunk_size=CHUNK_SIZE)
+    )
+    return _csv_response(_filename("refunds"), REFUND_COLUMNS, rows)

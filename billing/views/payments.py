@@ -4,6 +4,7 @@ charge, void, retry; refunds are in views/refunds.py)."""
 import uuid
 from dataclasses import dataclass
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -55,6 +56,29 @@ def payment_list(request):
         filterset=filterset,
         partial="payment-table",
     )
+
+
+# The payment page's regions, refetched on "invoice-changed" like the invoice
+# page's: the actions' modals are the invoice page's own.
+PAYMENT_REGIONS = ("payment-header", "payment-details", "payment-refunds", "payment-timeline")
+
+
+@staff_required
+def payment_detail(request, pk):
+    """One payment: what, how, who and when, its refunds, its timeline entries
+    and the actions the model's rules allow on it."""
+    try:
+        payment = selectors.payment_for_page(pk=pk)
+    except Payment.DoesNotExist:
+        raise Http404("No such payment.") from None
+    context = {
+        "section": "payments",
+        "payment": payment,
+        "invoice": payment.invoice,
+        "refunds": selectors.payment_refunds(payment=payment),
+        "events": selectors.payment_events(payment=payment),
+    }
+    return render_page(request, "billing/payment_detail.html", context, partials=PAYMENT_REGIONS)
 
 
 # -- the payment actions of the invoice page (docs/frontend.md, "Invoice payment actions")

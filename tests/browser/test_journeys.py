@@ -109,17 +109,24 @@ def test_refund_part_to_credit_and_part_externally(page, manager):
 
     page.locator("#payments").get_by_role("link", name="Refund").click()
     dialog(page).get_by_label("Amount").fill("30.00")
-    dialog(page).get_by_label("To customer credit").check()
+    # The reason chooses its default (a customer's request: a credit note, which
+    # refunds the way the money came); owing it again offers customer credit.
     dialog(page).get_by_label("Reason").select_option(label="Requested by customer")
+    expect(
+        dialog(page).get_by_label("Also issue a credit note so the invoice stays paid")
+    ).to_be_checked()
     dialog(page).get_by_label("The customer owes this again").check()
+    dialog(page).get_by_label("To customer credit").check()
+    expect(dialog(page).get_by_label("To customer credit")).to_be_checked()
     submit(page, "Refund")
     expect(due(page)).to_have_text("30.00 USD")
 
     page.locator("#payments").get_by_role("link", name="Refund").click()
     expect(dialog(page).get_by_label("Amount")).to_have_value("70.00")
     dialog(page).get_by_label("Amount").fill("20.00")
-    dialog(page).get_by_label("Paid back outside the system").check()
     dialog(page).get_by_label("Reason").select_option(label="Duplicate")
+    expect(dialog(page).get_by_label("The customer owes this again")).to_be_checked()
+    dialog(page).get_by_label("Paid back outside the system").check()
     dialog(page).get_by_label("Reference").fill("Transfer back 2026-11")
     submit(page, "Refund")
 

@@ -48,6 +48,7 @@ from billing.models import (
     PaymentStatus,
     RefundDestination,
     RefundReason,
+    RefundStatus,
 )
 from billing.money import minor_unit
 from billing.selectors import OVERDUE
@@ -611,9 +612,10 @@ def test_refund(world, data):
         "notes": field(optional(TEXT_GOOD), TEXT_BAD),
         "reference": field(optional(TEXT_GOOD), TEXT_BAD),
         "invoice_effect": field(choices(["owes_again", "credit_note"]), CHOICE_BAD),
+        "reason_shown": field(optional(choices(RefundReason.values)), CHOICE_BAD),
         "idempotency_key": KEY,
     }
-    action(world, data, "payment_refund", name, world.payments, fields)
+    action(world, data, "payment_refund", name, world.payments, fields, "refund-choices")
 
 
 # -- credit notes --------------------------------------------------------------------------
@@ -872,6 +874,23 @@ def filters_of(world, surface):
                 "status": field(optional(choices(PaymentStatus.values)), CHOICE_BAD),
                 "method": field(optional(choices(PaymentMethodKind.values)), CHOICE_BAD),
                 **date_range("paid_from", "paid_to"),
+                "bank_reference": field(optional(TEXT_GOOD), TEXT_BAD),
+                "cheque_number": field(optional(TEXT_GOOD), TEXT_BAD),
+                "card_last4": field(
+                    optional(st.from_regex(r"\d{4}", fullmatch=True)), hostile(ODD_IDS, text)
+                ),
+                "amount": field(optional(amounts("USD")), AMOUNT_BAD),
+                "amount_min": field(optional(amounts("JPY")), AMOUNT_BAD),
+                "amount_max": field(optional(amounts("KWD")), AMOUNT_BAD),
+            },
+        ),
+        "refund": list_filters(
+            world,
+            {
+                "status": field(optional(choices(RefundStatus.values)), CHOICE_BAD),
+                "destination": field(optional(choices(RefundDestination.values)), CHOICE_BAD),
+                "reason": field(optional(choices(RefundReason.values)), CHOICE_BAD),
+                **date_range("refunded_from", "refunded_to"),
             },
         ),
         "credit_note": list_filters(
@@ -898,6 +917,7 @@ TABLES = {
     "invoice": "invoice-table",
     "customer": "customer-table",
     "payment": "payment-table",
+    "refund": "refund-table",
     "credit_note": "credit-note-table",
 }
 
@@ -911,7 +931,7 @@ def test_list_filters(world, surface, data):
     exercise(world, "GET", url, values, data.draw(headers(TABLES[surface])), answers={200})
 
 
-@pytest.mark.parametrize("surface", ["payment", "credit_note"])
+@pytest.mark.parametrize("surface", ["payment", "refund", "credit_note"])
 @fuzz
 @given(data=st.data())
 def test_exports_stream_every_row_for_any_filter(world, surface, data):
