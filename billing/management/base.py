@@ -213,12 +213,18 @@ def balance_entry_json(entry):
 
 @dataclass
 class Done:
-    """What a command did: a sentence for people, the records for ``--json``, and,
-    when a gateway said no, the refusal to exit with (its record is in ``data``)."""
+    """What a command did: a sentence for people, the records for ``--json``, and
+    the error to exit with when it wrote something yet did not succeed (a gateway
+    said no: its failed record is in ``data``; an import with refused rows)."""
 
     text: str
     data: dict = field(default_factory=dict)
-    declined: str | None = None
+    failure: CommandError | None = None
+
+
+def declined(message):
+    """A gateway's no, answered ``payment_declined`` as the pages do."""
+    return Refused(ErrorCode.PAYMENT_DECLINED, message)
 
 
 def charge_done(payment):
@@ -231,7 +237,7 @@ def charge_done(payment):
         return Done(
             f"The charge of {amount} on {invoice} was declined (payment #{payment.pk}).",
             data,
-            declined=f"The charge was declined: {payment.failure_reason}",
+            failure=declined(f"The charge was declined: {payment.failure_reason}"),
         )
     if payment.status == PaymentStatus.PENDING:
         return Done(
@@ -288,14 +294,14 @@ class BillingCommand(BaseCommand):
         except Refused as exc:
             self._refuse(exc.code, exc.message, as_json)
         if as_json:
-            answer = {"ok": done.declined is None, **done.data}
-            if done.declined is not None:
-                answer["error"] = {"code": ErrorCode.PAYMENT_DECLINED, "message": done.declined}
+            answer = {"ok": done.failure is None, **done.data}
+            if isinstance(done.failure, Refused):
+                answer["error"] = {"code": done.failure.code, "message": done.failure.message}
             self.stdout.write(json.dumps(answer, sort_keys=True))
         else:
             self.stdout.write(done.text)
-        if done.declined is not None:
-            raise Refused(ErrorCode.PAYMENT_DECLINED, done.declined)
+        if done.failure is not None:
+            raise done.failure
 
     def run(self, actor, options):
         raise NotImplementedError

@@ -89,9 +89,10 @@ def _excess(invoice, amount, excess_to_credit, *, taken=None):
     if amount <= room:
         return zero(invoice.currency)
     if not excess_to_credit:
+        after = " after the payments before it" if taken is not None else ""
         raise BillingError(
             ErrorCode.OVERPAYMENT,
-            f"The amount is more than the {format_money(room)} due on invoice {invoice}.",
+            f"The amount is more than the {format_money(room)} due on invoice {invoice}{after}.",
             field="amount",
         )
     return amount - room

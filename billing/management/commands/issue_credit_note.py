@@ -5,6 +5,7 @@ from billing.management.base import (
     BillingCommand,
     Done,
     credit_note_json,
+    declined,
     get_invoice,
     get_payment,
     invoice_json,
@@ -62,7 +63,7 @@ class Command(BillingCommand):
             f"{format_money(invoice.amount_due)} due."
         )
         if refund is not None and refund.status == RefundStatus.FAILED:
-            return Done(text, data, declined=f"The refund failed: {refund.failure_reason}")
+            return Done(text, data, failure=declined(f"The refund failed: {refund.failure_reason}"))
         if refund is not None and refund.status == RefundStatus.PENDING:
             text += " Its refund stays pending at the gateway; reconcile_payments settles it."
         return Done(text, data)

@@ -4,6 +4,7 @@ from billing import services
 from billing.management.base import (
     BillingCommand,
     Done,
+    declined,
     get_payment,
     invoice_json,
     money,
@@ -63,7 +64,7 @@ class Command(BillingCommand):
             return Done(
                 f"The gateway refused the refund of {amount} (refund #{refund.pk}).",
                 data,
-                declined=f"The refund failed: {refund.failure_reason}",
+                failure=declined(f"The refund failed: {refund.failure_reason}"),
             )
         if refund.status == RefundStatus.PENDING:
             return Done(
