@@ -20,6 +20,7 @@ same file is skipped too.
 
 import csv
 import hashlib
+import io
 import json
 import sys
 from collections import Counter, defaultdict
@@ -224,7 +225,10 @@ def _read(path):
     """The file's rows, keyed; a wrong header is refused for the whole file."""
     try:
         if path == "-":
-            return _rows(sys.stdin)
+            stdin = sys.stdin
+            if hasattr(stdin, "buffer"):  # read as UTF-8 whatever the locale says
+                stdin = io.TextIOWrapper(stdin.buffer, encoding="utf-8-sig", newline="")
+            return _rows(stdin)
         with open(path, newline="", encoding="utf-8-sig") as stream:
             return _rows(stream)
     except OSError as exc:
@@ -241,7 +245,8 @@ def _read(path):
 
 def _rows(stream):
     reader = csv.reader(stream)
-    header = [name.strip().lower() for name in next(reader, [])]
+    # A byte order mark (a spreadsheet's UTF-8 export) is not part of the first name.
+    header = [name.strip().lstrip("\ufeff").lower() for name in next(reader, [])]
     unknown = [name for name in header if name not in COLUMNS]
     missing = [name for name in REQUIRED if name not in header]
     if unknown or missing or len(set(header)) != len(header):
