@@ -92,12 +92,8 @@ def get_invoice(text):
 def get_payment(text):
     """A payment by its id (``12`` or ``#12``)."""
     match = _ID.fullmatch(str(text).strip())
-    payment = None
-    if match:
-        payment = Payment.objects.select_related("invoice", "payment_method").filter(
-            pk=int(match[1])
-        )
-        payment = payment.first()
+    payments = Payment.objects.select_related("invoice", "payment_method")
+    payment = payments.filter(pk=int(match[1])).first() if match else None
     if payment is None:
         raise BillingError(ErrorCode.INVALID_VALUE, f"There is no payment {text}.", field="payment")
     return payment
@@ -107,14 +103,8 @@ def get_customer(text):
     """A customer by its id or its external reference."""
     text = str(text).strip()
     match = _ID.fullmatch(text)
-    customers = Customer.objects.all()
-    customer = (
-        customers.filter(pk=int(match[1])).first()
-        if match
-        else customers.filter(external_ref=text).first()
-        if text
-        else None
-    )
+    lookup = {"pk": int(match[1])} if match else {"external_ref": text}
+    customer = Customer.objects.filter(**lookup).first() if text else None
     if customer is None:
         raise BillingError(
             ErrorCode.INVALID_VALUE, f"There is no customer {text}.", field="customer"
@@ -289,9 +279,7 @@ class BillingCommand(BaseCommand):
         try:
             actor = get_actor(options["actor"])
             done = self.run(actor, options)
-        except BillingError as exc:
-            self._refuse(exc.code, exc.message, as_json)
-        except Refused as exc:
+        except (BillingError, Refused) as exc:
             self._refuse(exc.code, exc.message, as_json)
         if as_json:
             answer = {"ok": done.failure is None, **done.data}

@@ -317,7 +317,10 @@ def _invoices(rows):
     numbers, ids = set(), set()
     for row in rows:
         text = row.cells["invoice"]
-        (ids.add(int(text)) if text.isascii() and text.isdigit() else numbers.add(text.upper()))
+        if text.isascii() and text.isdigit():
+            ids.add(int(text))
+        else:
+            numbers.add(text.upper())
     found = {}
     for name, values in (("number", sorted(numbers)), ("pk", sorted(ids))):
         for start in range(0, len(values), CHUNK):

@@ -6,7 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
+from billing.management.base import Refused
 from billing.models import Payment
 from tests.billing.commands._cli import ok, shell
 from tests.factories import CustomerFactory
@@ -115,3 +117,9 @@ def test_manage_py_itself_answers_help_and_bad_usage_with_its_exit_status():
     wrong = manage("void_invoice", "INV-2026-000001", "--actor", "x")
     assert wrong.returncode == 2
     assert "--reason" in wrong.stderr
+
+
+def test_call_command_raises_the_refusal_with_its_code_for_python_callers(db, clerk):
+    with pytest.raises(Refused) as refusal:
+        call_command("record_payment", "INV-2026-999999", "1", "--method=cash", actor="clerk")
+    assert (refusal.value.code, refusal.value.returncode) == ("invoice_not_found", 1)
