@@ -15,7 +15,8 @@ A row's key is a hash of its cells and how many identical rows came before it
 in the file, so running a file again (or a later file repeating a row) records
 nothing twice, while two identical payments in one file are two payments. A key
 used by any actor counts, not only this run's actor: a colleague's import of the
-same file is skipped too.
+same file is skipped too (docs/decisions.md). Two runs at the same moment by the
+same actor record a row once: the service claims its key before it writes.
 """
 
 import csv
@@ -140,6 +141,8 @@ class Command(BillingCommand):
 
     def _write(self, rows, actor, stop):
         todo = [row for row in rows if row.outcome == CHECKED]
+        # The bar draws on the stream itself: OutputWrapper would end each redraw
+        # with a newline.
         stream = getattr(self.stderr, "_out", sys.stderr)
         bar = tqdm(
             total=len(todo), unit="row", file=stream, disable=not self.stderr.isatty(), leave=False

@@ -123,3 +123,11 @@ def test_call_command_raises_the_refusal_with_its_code_for_python_callers(db, cl
     with pytest.raises(Refused) as refusal:
         call_command("record_payment", "INV-2026-999999", "1", "--method=cash", actor="clerk")
     assert (refusal.value.code, refusal.value.returncode) == ("invoice_not_found", 1)
+
+
+def test_cron_commands_take_their_actor_from_the_environment(db, clerk, monkeypatch):
+    monkeypatch.setenv("BILLING_ACTOR", "clerk")
+    assert "settled 0; left pending 0." in ok("reconcile_payments").out
+    assert "0 succeeded" in ok("retry_failed_payments", "--dry-run").out
+    monkeypatch.setenv("BILLING_ACTOR", "ghost")
+    shell("reconcile_payments").refused("permission_denied")
