@@ -60,10 +60,11 @@ test-postgres: install chromium
 test: lint
 	$(MAKE) --no-print-directory --output-sync=target -j2 test-sqlite test-postgres
 
-# Both need PostgreSQL; each builds its own *_bench database once.
+# All need PostgreSQL; each builds its own *_bench database (import_payments anew each run).
 bench: install
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/payment_record.py
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/invoice_list.py
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/import_payments.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -28,7 +28,7 @@ from billing.services.invoices import (
     invoice_update_lines,
     invoice_void,
 )
-from billing.services.payments import payment_record, payment_void
+from billing.services.payments import payment_record, payment_record_check, payment_void
 from billing.services.reconcile import reconcile_pending
 from billing.services.refunds import payment_refund
 
@@ -51,6 +51,7 @@ __all__ = [
     "payment_method_remove",
     "payment_method_update",
     "payment_record",
+    "payment_record_check",
     "payment_refund",
     "payment_retry",
     "payment_void",

@@ -18,8 +18,8 @@ from billing.models import (
     invoice_status,
 )
 from billing.money import MAX_AMOUNT, currency_code, format_money, parse_money, quantize, zero
+from billing.services._common import Idempotency, event, require_text
 from billing.services._common import due_date as clean_due_date
-from billing.services._common import event, require_text
 from billing.services.balances import apply_credit as pay_from_credit
 
 INVOICE_PREFIX = "INV"
@@ -168,19 +168,29 @@ def invoice_update_lines(*, invoice, lines, actor, due_date=None):
 
 
 @transaction.atomic(durable=True)
-def invoice_issue(*, invoice, actor, apply_credit=True):
+def invoice_issue(*, invoice, actor, apply_credit=True, idempotency_key=None):
     """Issue a draft: give it the next gap-free number of its year and open it.
 
     The number is taken under the sequence's row lock in this transaction, so
     concurrent issues never share or skip a number. Unless ``apply_credit`` is
     false, the customer's credit in the invoice's currency pays what it can.
-    Raises ``invalid_state`` for an issued invoice or a draft without lines.
-    Locks: invoice, number counter, customer balance.
+    The same ``idempotency_key`` with the same request returns the invoice and
+    writes nothing. Raises ``invalid_state`` for an issued invoice or a draft
+    without lines, ``idempotency_conflict``.
+    Locks: idempotency key, invoice, number counter, customer balance.
     """
     permissions.require(actor, permissions.MANAGE_INVOICES)
+    key = Idempotency(
+        "invoice_issue",
+        idempotency_key,
+        dict(invoice=getattr(invoice, "pk", invoice), apply_credit=bool(apply_credit)),
+        actor,
+    )
+    if key.claim():
+        return key.replay
     invoice = locks.lock_invoice(invoice)
     issue_draft(invoice, actor, apply_credit=apply_credit)
-    return invoice
+    return key.finish(invoice)
 
 
 def issue_draft(invoice, actor, *, apply_credit=True):
@@ -210,16 +220,26 @@ def issue_draft(invoice, actor, *, apply_credit=True):
 
 
 @transaction.atomic(durable=True)
-def invoice_void(*, invoice, actor, reason):
+def invoice_void(*, invoice, actor, reason, idempotency_key=None):
     """Cancel an open invoice nothing was paid or credited on; its number stays.
 
-    Raises ``invalid_state`` for any other invoice, or while a charge is pending.
+    The same ``idempotency_key`` with the same request returns the void invoice
+    and writes nothing. Raises ``invalid_state`` for any other invoice, or while
+    a charge is pending, ``idempotency_conflict``.
     """
     permissions.require(actor, permissions.VOID_INVOICE)
     # The reason is the timeline event's message.
     reason = require_text(
         reason, "reason", "A reason", max_length=InvoiceEvent._meta.get_field("message").max_length
     )
+    key = Idempotency(
+        "invoice_void",
+        idempotency_key,
+        dict(invoice=getattr(invoice, "pk", invoice), reason=reason),
+        actor,
+    )
+    if key.claim():
+        return key.replay
     invoice = locks.lock_invoice(invoice)
     if not invoice.can_void:
         raise BillingError(
@@ -230,4 +250,4 @@ def invoice_void(*, invoice, actor, reason):
     invoice.status = InvoiceStatus.VOID
     invoice.save(update_fields=["status"])
     event(invoice, InvoiceEventKind.VOIDED, actor, message=reason)
-    return invoice
+    return key.finish(invoice)

@@ -59,6 +59,85 @@ def clean_details(method, details):
     return details
 
 
+def _clean_request(invoice, amount, method, paid_at, reference, notes, details, excess, write_off):
+    """payment_record's input checks, which need no lock: the method and its
+    details, text lengths, the date and the amount in the invoice's currency."""
+    require_choice(method, PaymentMethodKind, "method", "payment method")
+    if method not in EXTERNAL_METHODS:
+        raise BillingError(
+            ErrorCode.INVALID_VALUE,
+            "Record only money that arrived outside the system; charge saved methods "
+            "and apply customer credit with their own operations.",
+            field="method",
+        )
+    details = clean_details(method, details)
+    limit_text(Payment, reference=reference, notes=notes, **details)
+    paid_at = payment_date(paid_at)
+    amount = parse_money(amount, invoice.currency)
+    if excess and write_off:
+        raise BillingError(
+            ErrorCode.INVALID_VALUE, "A payment cannot both overpay and write off a remainder."
+        )
+    return amount, paid_at, details
+
+
+def _excess(invoice, amount, excess_to_credit, *, taken=None):
+    """What of ``amount`` goes beyond what ``invoice`` may be paid now (less what
+    ``taken`` already claims): zero, the excess to credit, or ``overpayment``."""
+    ensure_payable(invoice)
+    room = invoice.payable_now - taken if taken is not None else invoice.payable_now
+    if amount <= room:
+        return zero(invoice.currency)
+    if not excess_to_credit:
+        after = " after the payments before it" if taken is not None else ""
+        raise BillingError(
+            ErrorCode.OVERPAYMENT,
+            f"The amount is more than the {format_money(room)} due on invoice {invoice}{after}.",
+            field="amount",
+        )
+    return amount - room
+
+
+def payment_record_check(
+    *,
+    invoice,
+    amount,
+    method,
+    paid_at,
+    actor,
+    reference="",
+    notes="",
+    details=None,
+    excess_to_credit=False,
+    write_off_remainder=False,
+    taken=None,
+):
+    """Raise what ``payment_record`` would refuse for these arguments, locking and
+    writing nothing: its permission and input checks, and the invoice's state as
+    read now (payable, and the amount within ``payable_now`` less ``taken``, what
+    earlier payments of the same batch will take). Returns the amount as Money.
+
+    A preview for a batch (``import_payments`` checks every row before it writes
+    any); ``payment_record`` checks it all again on the locked invoice.
+    """
+    permissions.require(actor, permissions.RECORD)
+    if write_off_remainder:
+        permissions.require(actor, permissions.ISSUE_CREDIT_NOTE)
+    amount, _, _ = _clean_request(
+        invoice,
+        amount,
+        method,
+        paid_at,
+        reference,
+        notes,
+        details,
+        excess_to_credit,
+        write_off_remainder,
+    )
+    _excess(invoice, amount, excess_to_credit, taken=taken)
+    return amount
+
+
 @transaction.atomic(durable=True)
 def payment_record(
     *,
@@ -89,22 +168,17 @@ def payment_record(
     if write_off_remainder:
         # Writing off is crediting: the rest is settled by a credit note.
         permissions.require(actor, permissions.ISSUE_CREDIT_NOTE)
-    require_choice(method, PaymentMethodKind, "method", "payment method")
-    if method not in EXTERNAL_METHODS:
-        raise BillingError(
-            ErrorCode.INVALID_VALUE,
-            "Record only money that arrived outside the system; charge saved methods "
-            "and apply customer credit with their own operations.",
-            field="method",
-        )
-    details = clean_details(method, details)
-    limit_text(Payment, reference=reference, notes=notes, **details)
-    paid_at = payment_date(paid_at)
-    amount = parse_money(amount, invoice.currency)
-    if excess_to_credit and write_off_remainder:
-        raise BillingError(
-            ErrorCode.INVALID_VALUE, "A payment cannot both overpay and write off a remainder."
-        )
+    amount, paid_at, details = _clean_request(
+        invoice,
+        amount,
+        method,
+        paid_at,
+        reference,
+        notes,
+        details,
+        excess_to_credit,
+        write_off_remainder,
+    )
     key = Idempotency(
         "payment_record",
         idempotency_key,
@@ -151,17 +225,8 @@ def payment_record(
         return key.finish(payment)
 
     invoice = locks.lock_invoice(invoice)
-    ensure_payable(invoice)
+    excess = _excess(invoice, amount, excess_to_credit)
     room = invoice.payable_now
-    excess = zero(invoice.currency)
-    if amount > room:
-        if not excess_to_credit:
-            raise BillingError(
-                ErrorCode.OVERPAYMENT,
-                f"The amount is more than the {format_money(room)} due on invoice {invoice}.",
-                field="amount",
-            )
-        excess = amount - room
     remainder = room - amount if write_off_remainder and amount < room else None
     if remainder is not None and invoice.amount_pending.amount > 0:
         raise BillingError(
@@ -200,17 +265,27 @@ def payment_record(
 
 
 @transaction.atomic(durable=True)
-def payment_void(*, payment, actor, reason):
+def payment_void(*, payment, actor, reason, idempotency_key=None):
     """Void an external payment recorded by mistake; the invoice's due grows back.
 
     Only a succeeded cash/cheque/transfer/card-terminal/other payment with no
     refunds and nothing sent to credit; anything else is ``invalid_state``
-    (a gateway charge is refunded instead). Locks: invoice, payment.
+    (a gateway charge is refunded instead). The same ``idempotency_key`` with the
+    same request returns the voided payment and writes nothing (a retried command).
+    Locks: invoice, payment.
     """
     permissions.require(actor, permissions.VOID_PAYMENT)
     reason = require_text(
         reason, "reason", "A reason", max_length=Payment._meta.get_field("void_reason").max_length
     )
+    key = Idempotency(
+        "payment_void",
+        idempotency_key,
+        dict(payment=getattr(payment, "pk", payment), reason=reason),
+        actor,
+    )
+    if key.claim():
+        return key.replay
     invoice = locks.lock_invoice(payment.invoice_id)
     payment = locks.lock_payment(payment)
     if payment.status != PaymentStatus.SUCCEEDED or not payment.is_external:
@@ -239,4 +314,4 @@ def payment_void(*, payment, actor, reason):
         payment=payment,
         message=reason,
     )
-    return payment
+    return key.finish(payment)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.errors import BillingError
-from billing.management.actors import add_actor_argument, get_actor
+from billing.management.base import add_actor_argument, get_actor
 from billing.services.reconcile import reconcile_pending
 
 

@@ -523,3 +523,26 @@ def test_invoice_void_refuses_an_unknown_invoice_as_invoice_not_found(manager):
 
 def test_invoice_issue_refuses_an_unknown_invoice_as_invoice_not_found(clerk):
     assert_refused("invoice_not_found", services.invoice_issue, invoice=987654, actor=clerk)
+
+
+def test_invoice_issue_and_void_with_the_same_idempotency_key_act_once(manager):
+    draft = create(manager, [line(Money("10.00", "USD"))])
+    issued = services.invoice_issue(invoice=draft, actor=manager, idempotency_key="i")
+    again = services.invoice_issue(invoice=draft, actor=manager, idempotency_key="i")
+    assert again.number == issued.number and again.status == "open"
+
+    services.invoice_void(invoice=issued, actor=manager, reason="Mistake", idempotency_key="w")
+    events = InvoiceEvent.objects.count()
+    voided = services.invoice_void(
+        invoice=issued, actor=manager, reason="Mistake", idempotency_key="w"
+    )
+    assert voided.status == "void"
+    assert InvoiceEvent.objects.count() == events
+    assert_refused(
+        "idempotency_conflict",
+        services.invoice_void,
+        invoice=issued,
+        actor=manager,
+        reason="Other",
+        idempotency_key="w",
+    )

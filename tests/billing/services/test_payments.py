@@ -477,3 +477,51 @@ def django_user_model_clerk(username):
     user = get_user_model().objects.create_user(username, password="pw", is_staff=True)
     user.groups.add(Group.objects.get(name=permissions.CLERK))
     return user
+
+
+def test_payment_void_with_the_same_idempotency_key_returns_the_voided_payment(manager, invoice):
+    payment = pay(invoice, manager, "100.00")
+    first = services.payment_void(
+        payment=payment, actor=manager, reason="Bounced", idempotency_key="v"
+    )
+    counts = record_counts()
+
+    again = services.payment_void(
+        payment=payment, actor=manager, reason="Bounced", idempotency_key="v"
+    )
+
+    assert again.pk == first.pk and again.status == "voided"
+    assert record_counts() == counts
+    assert_refused(
+        "idempotency_conflict",
+        services.payment_void,
+        payment=payment,
+        actor=manager,
+        reason="Typo",
+        idempotency_key="v",
+    )
+
+
+# -- payment_record_check --------------------------------------------------------
+
+
+def test_payment_record_check_refuses_what_payment_record_would_and_writes_nothing(
+    clerk, invoice, nobody
+):
+    assert services.payment_record_check(**record(invoice, clerk, "40.00")) == usd("40.00")
+    assert_refused("overpayment", services.payment_record_check, **record(invoice, clerk, "100.01"))
+    assert_refused(
+        "overpayment",
+        services.payment_record_check,
+        **record(invoice, clerk, "60.01"),
+        taken=usd("40.00"),
+    )
+    assert_refused(
+        "invalid_value",
+        services.payment_record_check,
+        **record(invoice, clerk, "1", method="cheque"),
+    )
+    assert_refused(
+        "permission_denied", services.payment_record_check, **record(invoice, nobody, "1")
+    )
+    assert record_counts()["Payment"] == 0
