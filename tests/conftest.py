@@ -1,9 +1,17 @@
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
 
 from billing import permissions
+
+
+def pytest_configure(config):
+    # Production's PBKDF2 costs most of a second per password on this kind of
+    # machine, and nearly every test makes users and signs them in: the tests
+    # use a fast hasher (what they check is who may do what, not hashing).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def pytest_collection_modifyitems(config, items):
