@@ -11,8 +11,8 @@ are written, or undone, together.
 
 Locks: the bank line first (``_lock_line``), then billing's order
 (idempotency key → invoice → payment → balance) inside the services it calls.
-Lines are locked one at a time, so no two bank operations wait on each other
-in a cycle.
+Lines are locked one at a time and a line's invoices in id order, so no two
+bank operations wait on each other in a cycle.
 
 Idempotency: each payment a line makes carries the key
 ``bank-line:<line>:<round>:<invoice>``; ``round`` (``match_round``) grows with
@@ -272,7 +272,10 @@ def line_match(*, line, allocations, actor, rest_to_credit=False):
             "send it to the customer's credit.",
             field="amount",
         )
-    for (invoice, _), amount in zip(allocations, amounts, strict=True):
+    # Invoices locked in id order, so two lines split across the same invoices
+    # never wait on each other in a cycle.
+    paid = sorted(zip(allocations, amounts, strict=True), key=lambda pair: pair[0][0].pk)
+    for (invoice, _), amount in paid:
         _pay(line, invoice, amount, actor)
     entry = None
     if rest.amount > 0:
@@ -354,12 +357,13 @@ def line_undo(*, line, reason, actor):
             f"This bank line is {line.get_state_display().lower()}; there is no match to undo.",
         )
     links = line.links.select_related("payment").filter(payment__status=PaymentStatus.SUCCEEDED)
-    for link in links.order_by("payment_id"):
+    # Invoices in id order, as line_match takes them.
+    for link in links.order_by("payment__invoice_id", "payment_id"):
         void_payment(payment=link.payment, actor=actor, reason=reason)
     if line.credit_entry_id is not None:
         entry = line.credit_entry
         adjust_balance(
-            customer=entry.customer,
+            customer=entry.balance.customer,
             amount=-entry.amount,
             reason=f"Undo of bank line {line.bank_ref}: {reason}",
             actor=actor,
