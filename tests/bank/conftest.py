@@ -47,3 +47,7 @@ def invoices(manager):
         invoice = issued_invoice(customer, manager, amount)
         made[key] = numbered(invoice, f"INV-2026-00010{'ABCDE'.index(key) + 1}")
     return made
+
+
+# The signed-in clients of the back office's view tests.
+from tests.billing.views.conftest import clerk_client, staff_client  # noqa: E402, F401
