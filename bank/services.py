@@ -36,7 +36,8 @@ from billing.services._common import require_text
 from billing.services.balances import adjust_balance
 from billing.services.payments import record_payment, void_payment
 
-BATCH = 500
+# Lines matched and recorded per round trip of queries (and per transaction).
+BATCH = 1000
 
 
 @dataclass
@@ -56,16 +57,17 @@ def _lock_line(line):
     return StatementLine.objects.select_for_update().get(pk=line.pk)
 
 
-def statement_import(*, data, actor, file_name="", format=None, auto_record=True):
+def statement_import(*, data, actor, file_name="", format=None):
     """Store a file's statements and their new lines, then match them.
 
     Lines already stored (same account and bank entry reference, from any
     earlier file) are skipped and counted as duplicates. The file is read
     whole before anything is written; a file that does not read is
-    ``invalid_value`` and writes nothing. Storing is one transaction; each line
-    the automatic rule records is then its own (``line_auto_record``), so a
-    refusal there (the invoice changed meanwhile) leaves that line suggested.
-    Needs ``record_payment``.
+    ``invalid_value`` and writes nothing. Storing is one transaction; the lines
+    the automatic rule records are then recorded ``BATCH`` at a time
+    (``lines_auto_record``), so staff are not held up behind one long
+    transaction, and a refusal there (the invoice changed meanwhile) leaves
+    that line suggested. Needs ``record_payment``.
     """
     permissions.require(actor, permissions.RECORD)
     kind, parsed = statements.parse(data, format=format, file_name=file_name)
@@ -78,24 +80,12 @@ def statement_import(*, data, actor, file_name="", format=None, auto_record=True
             ErrorCode.IDEMPOTENCY_CONFLICT,
             "Another import stored some of these lines meanwhile; import the file again.",
         ) from None
-    for line, invoice in stored:
-        try:
-            line_auto_record(line=line, invoice=invoice, actor=actor)
-        except BillingError as error:
-            _auto_refused(line, error)
-            result.refused.append((line, error))
-            result.recorded -= 1
-            result.suggested += 1
+    for start in range(0, len(stored), BATCH):
+        _, refused = lines_auto_record(pairs=stored[start : start + BATCH], actor=actor)
+        result.refused += refused
+        result.recorded -= len(refused)
+        result.suggested += len(refused)
     return result
-
-
-@transaction.atomic(durable=True)
-def _auto_refused(line, error):
-    # The line stays a suggestion; its evidence says why it was not recorded.
-    line = _lock_line(line)
-    line.evidence.pop("auto", None)
-    line.evidence["explanation"] = f"Recording it automatically was refused: {error.message}"
-    line.save(update_fields=["evidence"])
 
 
 @transaction.atomic(durable=True)
@@ -184,8 +174,8 @@ def _store_batch(statement, parsed_lines, actor, result):
     return [(new[i], invoice) for i, invoice in to_record]
 
 
-def _pay(line, invoice, amount, actor):
-    payment = record_payment(
+def _record(line, invoice, amount, actor):
+    return record_payment(
         invoice=invoice,
         amount=amount,
         method=PaymentMethodKind.BANK_TRANSFER,
@@ -195,7 +185,12 @@ def _pay(line, invoice, amount, actor):
         idempotency_key=f"bank-line:{line.pk}:{line.match_round}:{invoice.pk}",
         actor=actor,
     )
-    LinePayment.objects.get_or_create(line=line, payment=payment, defaults={"created_by": actor})
+
+
+def _pay(line, invoice, amount, actor):
+    payment = _record(line, invoice, amount, actor)
+    # The line is locked and not yet recorded, so the payment is a new one.
+    LinePayment.objects.create(line=line, payment=payment, created_by=actor)
     return payment
 
 
@@ -208,14 +203,44 @@ def _recorded(line, actor, *, credit_entry=None):
 
 
 @transaction.atomic(durable=True)
-def line_auto_record(*, line, invoice, actor):
-    """Record a line the automatic rule matched, if it still holds on the locked
-    rows (billing's payment service re-checks the invoice). Needs ``record_payment``."""
-    line = _lock_line(line)
-    if line.state != LineState.SUGGESTED or line.evidence.get("auto") != invoice.pk:
-        raise BillingError(ErrorCode.INVALID_STATE, f"{line} is {line.get_state_display()}.")
-    _pay(line, invoice, line.amount, actor)
-    return _recorded(line, actor)
+def lines_auto_record(*, pairs, actor):
+    """Record lines the automatic rule matched: ``pairs`` of (line, invoice).
+
+    One transaction for the batch (a commit per line would cost more than the
+    line), each line in a savepoint of its own: a line whose rule no longer
+    holds on the locked rows (billing's payment service re-checks the invoice;
+    paid meanwhile, say) is rolled back alone and stays a suggestion whose
+    evidence says why. Returns (recorded lines, [(line, BillingError)]).
+    Needs ``record_payment``. Locks: the lines (id order), then each payment's.
+    """
+    permissions.require(actor, permissions.RECORD)
+    wanted = {line.pk: invoice for line, invoice in pairs}
+    locked = StatementLine.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+    recorded, refused, links = [], [], []
+    now = timezone.now()
+    for line in locked:
+        invoice = wanted[line.pk]
+        if line.state != LineState.SUGGESTED or line.evidence.get("auto") != invoice.pk:
+            continue  # Settled by a person meanwhile.
+        try:
+            with transaction.atomic():
+                payment = _record(line, invoice, line.amount, actor)
+        except BillingError as error:
+            line.evidence.pop("auto", None)
+            line.evidence["explanation"] = (
+                f"Recording it automatically was refused: {error.message}"
+            )
+            refused.append((line, error))
+            continue
+        links.append(LinePayment(line=line, payment=payment, created_by=actor))
+        line.state, line.recorded_by, line.recorded_at = LineState.RECORDED, actor, now
+        recorded.append(line)
+    LinePayment.objects.bulk_create(links)
+    StatementLine.objects.bulk_update(
+        recorded + [line for line, _ in refused],
+        ["state", "recorded_by", "recorded_at", "evidence"],
+    )
+    return recorded, refused
 
 
 def _refuse_unless_matchable(line):

@@ -184,3 +184,24 @@ def test_the_command_refuses_with_the_code_and_writes_nothing(manager, tmp_path)
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("import_bank_statement", str(tmp_path / "missing"), "--actor", "manager")
     assert Statement.objects.count() == 0
+
+
+def test_a_second_transfer_for_the_same_invoice_stays_a_suggestion_saying_why(
+    invoices, manager
+):
+    data = (
+        b"account,bank_reference,booking_date,amount,currency,remittance\n"
+        b"NL91ABNA0417164300,T-1,2026-02-02,100.00,EUR,INV-2026-000101\n"
+        b"NL91ABNA0417164300,T-2,2026-02-03,100.00,EUR,INV-2026-000101 again\n"
+    )
+    result = statement_import(data=data, file_name="twice.csv", actor=manager)
+
+    assert (result.recorded, result.suggested) == (1, 1)
+    assert [(line.bank_ref, error.code) for line, error in result.refused] == [
+        ("T-2", "invoice_not_payable")
+    ]
+    second = StatementLine.objects.get(bank_ref="T-2")
+    assert second.state == LineState.SUGGESTED
+    assert "auto" not in second.evidence
+    assert second.evidence["explanation"].startswith("Recording it automatically was refused")
+    assert Payment.objects.filter(invoice=invoices["A"]).count() == 1
