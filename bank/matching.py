@@ -38,6 +38,7 @@ queries are a fixed number per call, whatever the number of lines, so a
 statement is evaluated in batches at a constant cost per line.
 """
 
+import functools
 import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -99,6 +100,7 @@ def _name_key(name):
     return " ".join(re.sub(r"[^\w\s]", " ", (name or "").lower()).split())
 
 
+@functools.lru_cache(maxsize=4096)
 def names_similar(a, b):
     a, b = _name_key(a), _name_key(b)
     return bool(a and b) and SequenceMatcher(None, a, b).ratio() >= NAME_SIMILARITY
@@ -141,9 +143,17 @@ def evaluate(lines):
         invoice.number: invoice
         for invoice in Invoice.objects.select_related("customer").filter(number__in=all_refs)
     }
+    named = {i: _named(line, refs[i], by_number) for i, line in credits}
+    # A line the automatic rule records needs no more evidence than its reference;
+    # only the others are looked up by account, name and amount.
+    others = [
+        (i, line)
+        for i, line in credits
+        if not (len(named[i][0]) == 1 and named[i][0][0].payable_now == line.amount)
+    ]
 
     # Customers the sender's account paid for before (recorded lines' payments).
-    accounts = {line.counterparty_account for _, line in credits if line.counterparty_account}
+    accounts = {line.counterparty_account for _, line in others if line.counterparty_account}
     customers_by_account = {}
     if accounts:
         for account, customer_id in (
@@ -158,7 +168,7 @@ def evaluate(lines):
             customers_by_account.setdefault(account, set()).add(customer_id)
 
     # Customers named exactly (case ignored) as the sender.
-    names = {line.counterparty_name.lower() for _, line in credits if line.counterparty_name}
+    names = {line.counterparty_name.lower() for _, line in others if line.counterparty_name}
     customers_by_name = {}
     if names:
         from billing.models import Customer
@@ -178,8 +188,8 @@ def evaluate(lines):
             invoices_by_customer.setdefault(invoice.customer_id, []).append(invoice)
 
     # An amount exactly one payable invoice in that currency asks for.
-    currencies = {line.currency for _, line in credits}
-    amounts = {line.amount.amount for _, line in credits}
+    currencies = {line.currency for _, line in others}
+    amounts = {line.amount.amount for _, line in others}
     unique_amount = {}
     rows = (
         Invoice.objects.can_take_payment()
@@ -190,17 +200,22 @@ def evaluate(lines):
         .annotate(n=Count("id"), first=Min("id"))
         .filter(n=1)
     )
-    only_ids = {row["first"] for row in rows}
+    only_ids = {row["first"] for row in rows} if others else set()
     if only_ids:
         for invoice in payable.filter(pk__in=only_ids):
             unique_amount[(invoice.currency, invoice.payable_now.amount)] = invoice
 
     verdicts = {}
+    other_ids = {i for i, _ in others}
     for i, line in credits:
+        if i not in other_ids:
+            verdicts[i] = _judge(line, refs[i], *named[i], {}, {}, {}, None)
+    # The same line gets the same evidence whatever else is in its batch.
+    for i, line in others:
         verdicts[i] = _judge(
             line,
             refs[i],
-            by_number,
+            *named[i],
             customers_by_account.get(line.counterparty_account, set()),
             customers_by_name.get(line.counterparty_name.lower(), set()),
             invoices_by_customer,
@@ -209,14 +224,10 @@ def evaluate(lines):
     return verdicts
 
 
-def _judge(line, refs, by_number, account_customers, name_customers, by_customer, by_amount):
-    notes = []
-    reasons = {}  # invoice pk -> (invoice, set of reasons)
-
-    def add(invoice, reason):
-        reasons.setdefault(invoice.pk, (invoice, set()))[1].add(reason)
-
-    strong = []
+def _named(line, refs, by_number):
+    """The invoices a line's references name that can take its payment, and
+    notes on those that cannot."""
+    strong, notes = [], []
     for number in refs:
         invoice = by_number.get(number)
         if invoice is None:
@@ -230,9 +241,18 @@ def _judge(line, refs, by_number, account_customers, name_customers, by_customer
             )
         else:
             strong.append(invoice)
-            add(invoice, "reference")
+    return strong, notes
 
-    for customer_id in sorted(account_customers | name_customers):
+
+def _judge(line, refs, strong, notes, account_customers, name_customers, by_customer, by_amount):
+    reasons = {}  # invoice pk -> (invoice, set of reasons)
+
+    def add(invoice, reason):
+        reasons.setdefault(invoice.pk, (invoice, set()))[1].add(reason)
+
+    for invoice in strong:
+        add(invoice, "reference")
+    for customer_id in sorted(set(account_customers) | set(name_customers)):
         for invoice in by_customer.get(customer_id, []):
             if invoice.currency != line.currency:
                 continue
