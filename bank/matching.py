@@ -47,7 +47,7 @@ from django.db.models import Count, F, Min
 from django.db.models.functions import Lower
 
 from bank.models import Direction, LinePayment, LineState
-from billing.models import Invoice, Payment, PaymentStatus
+from billing.models import Customer, Invoice, PaymentStatus
 from billing.money import format_money
 
 DEBIT_REASON = "A debit: money that left the account pays no invoice."
@@ -171,8 +171,6 @@ def evaluate(lines):
     names = {line.counterparty_name.lower() for _, line in others if line.counterparty_name}
     customers_by_name = {}
     if names:
-        from billing.models import Customer
-
         for customer_id, lowered in (
             Customer.objects.annotate(lowered=Lower("name"))
             .filter(lowered__in=names)
@@ -181,10 +179,19 @@ def evaluate(lines):
             customers_by_name.setdefault(lowered, set()).add(customer_id)
 
     payable = Invoice.objects.can_take_payment().select_related("customer")
+    others_currencies = {(i, line.currency) for i, line in others}
     customer_ids = set().union(*customers_by_account.values(), *customers_by_name.values())
     invoices_by_customer = {}
     if customer_ids:
-        for invoice in payable.filter(customer_id__in=customer_ids).order_by("id"):
+        # One customer instance for all its invoices (a customer may have many).
+        customers = Customer.objects.in_bulk(customer_ids)
+        invoices = (
+            Invoice.objects.can_take_payment()
+            .filter(customer_id__in=customer_ids, currency__in={c for _, c in others_currencies})
+            .order_by("id")
+        )
+        for invoice in invoices:
+            invoice.customer = customers[invoice.customer_id]
             invoices_by_customer.setdefault(invoice.customer_id, []).append(invoice)
 
     # An amount exactly one payable invoice in that currency asks for.
@@ -295,8 +302,3 @@ def _judge(line, refs, strong, notes, account_customers, name_customers, by_cust
         evidence["explanation"] = "Nothing points to an invoice."
     state = LineState.SUGGESTED if ranked else LineState.UNMATCHED
     return Verdict(state, evidence)
-
-
-def recorded_invoices(line):
-    """The invoices a line's succeeded payments went to (for the page)."""
-    return Payment.objects.filter(bank_link__line=line, status=PaymentStatus.SUCCEEDED)
