@@ -58,10 +58,11 @@ test-postgres: install chromium
 
 test: lint test-sqlite test-postgres
 
-# Both need PostgreSQL; each builds its own *_bench database once.
+# All need PostgreSQL; each builds its own *_bench database once.
 bench: install
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/payment_record.py
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/invoice_list.py
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/bank_import.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
