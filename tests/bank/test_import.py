@@ -186,9 +186,7 @@ def test_the_command_refuses_with_the_code_and_writes_nothing(manager, tmp_path)
     assert Statement.objects.count() == 0
 
 
-def test_a_second_transfer_for_the_same_invoice_stays_a_suggestion_saying_why(
-    invoices, manager
-):
+def test_a_second_transfer_for_the_same_invoice_stays_a_suggestion_saying_why(invoices, manager):
     data = (
         b"account,bank_reference,booking_date,amount,currency,remittance\n"
         b"NL91ABNA0417164300,T-1,2026-02-02,100.00,EUR,INV-2026-000101\n"
