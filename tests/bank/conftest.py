@@ -51,3 +51,20 @@ def invoices(manager):
 
 # The signed-in clients of the back office's view tests.
 from tests.billing.views.conftest import clerk_client, staff_client  # noqa: E402, F401
+
+
+def bank_counts():
+    """The money records' counts (tests.helpers.record_counts) and every bank
+    line's state, evidence and actors: what a refused action must leave as it was."""
+    from bank.models import LinePayment, Statement, StatementLine
+    from tests.helpers import record_counts
+
+    lines = StatementLine.objects.order_by("pk").values_list(
+        "state", "evidence", "match_round", "recorded_by", "ignored_by", "undone_by", "credit_entry"
+    )
+    return {
+        **record_counts(),
+        "statements": Statement.objects.count(),
+        "links": LinePayment.objects.count(),
+        "lines": [repr(line) for line in lines],
+    }

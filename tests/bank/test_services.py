@@ -7,8 +7,8 @@ from bank import services
 from bank.models import LineState, StatementLine
 from billing.errors import BillingError
 from billing.models import BalanceEntry, MoneyBalance, Payment, PaymentStatus
+from tests.bank.conftest import bank_counts as record_counts
 from tests.bank.conftest import read
-from tests.helpers import record_counts
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ from django.urls import reverse
 from bank import services
 from bank.models import LineState, StatementLine
 from billing.models import Payment, PaymentStatus
+from tests.bank.conftest import bank_counts as record_counts
 from tests.bank.conftest import read
 from tests.billing.views.conftest import count_queries, htmx
-from tests.helpers import record_counts
 
 pytestmark = pytest.mark.django_db
 
