@@ -119,7 +119,8 @@ def _candidate(invoice, reasons):
         "number": invoice.number,
         "customer": invoice.customer.name,
         "customer_id": invoice.customer_id,
-        "payable": f"{invoice.payable_now.amount}",
+        # As people read it (the currency's decimals and code), kept as it was then.
+        "payable": format_money(invoice.payable_now),
         "currency": invoice.currency,
         "reasons": [r for r in WEIGHTS if r in reasons],
     }

@@ -157,3 +157,9 @@ def test_an_empty_reason_is_refused(staff_client, lines):
     assert response.status_code == 422
     assert StatementLine.objects.get(pk=lines["B1-007"].pk).state == LineState.UNMATCHED
     assert record_counts() == before
+
+
+def test_a_candidate_shows_what_it_asks_for_at_its_currencys_decimals(staff_client, lines):
+    response = staff_client.get(BANK)
+    assert response.status_code == 200
+    assert "asks 80.00 EUR" in response.content.decode()
