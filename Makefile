@@ -65,6 +65,7 @@ bench: install
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/payment_record.py
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/invoice_list.py
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/import_payments.py
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/bank_import.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -3,6 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from bank import views as bank
 from billing.views import (
     balances,
     credit_notes,
@@ -78,6 +79,11 @@ urlpatterns = [
     path("refunds/export.csv", exports.refund_export, name="refund_export"),
     path("credit-notes/", credit_notes.credit_note_list, name="credit_note_list"),
     path("credit-notes/export.csv", exports.credit_note_export, name="credit_note_export"),
+    path("bank/", bank.bank, name="bank"),
+    path("bank/lines/<int:pk>/confirm/", bank.line_confirm, name="bank_line_confirm"),
+    path("bank/lines/<int:pk>/match/", bank.line_match, name="bank_line_match"),
+    path("bank/lines/<int:pk>/ignore/", bank.line_ignore, name="bank_line_ignore"),
+    path("bank/lines/<int:pk>/undo/", bank.line_undo, name="bank_line_undo"),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=False),

@@ -106,7 +106,20 @@ def credit_apply(*, invoice, actor, amount=None, idempotency_key=None):
 
 @transaction.atomic(durable=True)
 def balance_adjust(*, customer, amount, actor, reason, idempotency_key=None):
+    """Correct a customer's credit: ``adjust_balance`` in a durable transaction
+    of its own (see there)."""
+    return adjust_balance(
+        customer=customer,
+        amount=amount,
+        actor=actor,
+        reason=reason,
+        idempotency_key=idempotency_key,
+    )
+
+
+def adjust_balance(*, customer, amount, actor, reason, idempotency_key=None):
     """Correct a customer's credit by a signed amount, with a reason.
+    Runs in the caller's transaction (a bank line's rest sent to credit).
 
     The same ``idempotency_key`` with the same request returns the first entry
     and writes nothing. Raises ``invalid_amount`` for zero, ``insufficient_balance``

@@ -139,7 +139,13 @@ def payment_record_check(
 
 
 @transaction.atomic(durable=True)
-def payment_record(
+def payment_record(**kwargs):
+    """Record money that arrived outside the system: ``record_payment`` in a
+    durable transaction of its own (see there)."""
+    return record_payment(**kwargs)
+
+
+def record_payment(
     *,
     invoice,
     amount,
@@ -154,6 +160,10 @@ def payment_record(
     idempotency_key=None,
 ):
     """Record money that arrived outside the system against an open invoice.
+
+    Runs in the caller's transaction: ``payment_record`` is this in a durable
+    one, and an operation that records several payments at once (a bank line
+    split across invoices, bank/services.py) calls it inside its own.
 
     ``amount`` may exceed what is due only with ``excess_to_credit``: the excess
     goes to the customer's balance as an ``overpayment`` entry and is recorded on
@@ -266,7 +276,16 @@ def payment_record(
 
 @transaction.atomic(durable=True)
 def payment_void(*, payment, actor, reason, idempotency_key=None):
+    """Void a payment recorded by mistake: ``void_payment`` in a durable
+    transaction of its own (see there)."""
+    return void_payment(
+        payment=payment, actor=actor, reason=reason, idempotency_key=idempotency_key
+    )
+
+
+def void_payment(*, payment, actor, reason, idempotency_key=None):
     """Void an external payment recorded by mistake; the invoice's due grows back.
+    Runs in the caller's transaction (undoing a bank match voids several).
 
     Only a succeeded cash/cheque/transfer/card-terminal/other payment with no
     refunds and nothing sent to credit; anything else is ``invalid_state``

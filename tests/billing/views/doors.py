@@ -16,12 +16,13 @@ from html.parser import HTMLParser
 from django.db import connection, transaction
 from django.test import Client
 
+from bank.models import LinePayment, Statement, StatementLine
 from billing.integrity import find_disagreements
 from billing.models import InvoiceLine
 from tests.helpers import ADMIN_MODELS
 
 # Every table a door of the back office may write.
-BILLING_MODELS = (*ADMIN_MODELS, InvoiceLine)
+BILLING_MODELS = (*ADMIN_MODELS, InvoiceLine, Statement, StatementLine, LinePayment)
 
 
 @contextlib.contextmanager

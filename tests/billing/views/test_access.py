@@ -9,6 +9,8 @@ from django.shortcuts import resolve_url
 from django.urls import URLResolver, get_resolver, reverse
 from moneyed import Money
 
+from bank.models import StatementLine
+from bank.services import statement_import
 from billing import permissions, services
 from billing.models import PaymentStatus
 from tests.billing.views.conftest import htmx
@@ -118,6 +120,11 @@ ROUTES = {
     "payment_export": Route((P.VIEW,), "export"),
     "credit_note_list": Route((P.VIEW,)),
     "credit_note_export": Route((P.VIEW,), "export"),
+    "bank": Route((P.VIEW,)),
+    "bank_line_confirm": Route((P.VIEW, P.RECORD), "action", pk="suggested bank line"),
+    "bank_line_match": Route((P.VIEW, P.RECORD), "action", pk="suggested bank line"),
+    "bank_line_ignore": Route((P.VIEW, P.RECORD), "action", pk="suggested bank line"),
+    "bank_line_undo": Route((P.VIEW, P.VOID_PAYMENT), "action", pk="recorded bank line"),
     "login": Route(kind="public"),
     "logout": Route(kind="public"),
 }
@@ -186,7 +193,19 @@ def matrix_records():
     services.balance_adjust(
         customer=customer, amount=Money("5.00", "USD"), reason="Goodwill", actor=manager
     )
+    transferred = issued_invoice(customer, manager, "30.00")
+    statement_import(
+        data=(
+            "account,bank_reference,booking_date,amount,currency,remittance\n"
+            f"NL91ABNA0417164300,M-1,2026-02-02,10.00,USD,{open_invoice.number}\n"
+            f"NL91ABNA0417164300,M-2,2026-02-02,30.00,USD,{transferred.number}\n"
+        ).encode(),
+        actor=manager,
+    )
+    bank_lines = dict(StatementLine.objects.values_list("bank_ref", "pk"))
     return {
+        "suggested bank line": bank_lines["M-1"],
+        "recorded bank line": bank_lines["M-2"],
         "customer": customer.pk,
         "draft": draft.pk,
         "open invoice": open_invoice.pk,

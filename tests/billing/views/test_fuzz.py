@@ -40,6 +40,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from moneyed import Money
 
+from bank.models import StatementLine
+from bank.services import statement_import
 from billing import permissions, services
 from billing.models import (
     CreditNoteReason,
@@ -409,6 +411,27 @@ def world(db):
     open_kwd = issued_invoice(gulf, manager, "10.125")
     voided = pay(open_kwd, manager, "1.000")
     services.payment_void(payment=voided, reason="Wrong invoice", actor=manager)
+    # Bank lines in each state (the invoice the statement pays is its own).
+    by_transfer = issued_invoice(acme, manager, "70.00")
+    statement_import(
+        data=(
+            "account,bank_reference,booking_date,amount,currency,counterparty_name,remittance\n"
+            f"NL91ABNA0417164300,F-1,2026-02-02,70.00,USD,Acme Ltd,{by_transfer.number}\n"
+            f"NL91ABNA0417164300,F-2,2026-02-03,30.00,USD,Acme Ltd,{partly.number}\n"
+            "NL91ABNA0417164300,F-3,2026-02-03,12.00,USD,Someone,gift\n"
+            "NL91ABNA0417164300,F-4,2026-02-04,-9.00,USD,,fee\n"
+            "NL91ABNA0417164300,F-5,2026-02-04,500,JPY,Kobe,thanks\n"
+        ).encode(),
+        actor=manager,
+    )
+    bank_lines = {
+        name: (line.pk, line.currency)
+        for name, line in zip(
+            ("recorded", "suggested", "unmatched", "debit", "jpy"),
+            StatementLine.objects.order_by("bank_ref"),
+            strict=True,
+        )
+    }
     # Credit last, so issuing the invoices above did not spend it.
     services.balance_adjust(
         customer=acme,
@@ -455,6 +478,7 @@ def world(db):
             ),
             **no_such,
         },
+        bank_lines={**bank_lines, **no_such},
         payments={
             **named(
                 {
@@ -1050,3 +1074,41 @@ def test_admin_actions(world, data):
     url = reverse(f"admin:billing_{model}_changelist")
     # An action on ids that are no ids is refused with 400, writing nothing.
     exercise(world, "POST", url, post, answers={200, 302, 400}, writes_allowed=True)
+
+
+# -- the Bank page's actions --------------------------------------------------------------
+
+INVOICE_NAMES = ["INV-2026-000001", "inv 2026 000002", "2", "0", "INV-9999-999999", "x"]
+
+
+@fuzz
+@given(data=st.data())
+def test_bank_line_confirm(world, data):
+    name = data.draw(one_of_names(world.bank_lines), label="line")
+    fields = {"invoice": field(ids(world.invoices), ID_BAD), "rest_to_credit": TICK}
+    action(world, data, "bank_line_confirm", name, world.bank_lines, fields)
+
+
+@fuzz
+@given(data=st.data())
+def test_bank_line_match(world, data):
+    name = data.draw(one_of_names(world.bank_lines), label="line")
+    currency = world.bank_lines[name][1]
+    invoice = st.one_of(ids(world.invoices), st.sampled_from(INVOICE_NAMES))
+    fields = {
+        **{
+            f"invoice_{row}": field(optional(invoice), hostile(HOSTILE_TEXTS + HUGE_IDS))
+            for row in (1, 2, 3)
+        },
+        **{f"amount_{row}": field(optional(amounts(currency)), AMOUNT_BAD) for row in (1, 2, 3)},
+        "rest_to_credit": TICK,
+    }
+    action(world, data, "bank_line_match", name, world.bank_lines, fields)
+
+
+@fuzz
+@given(data=st.data())
+def test_bank_line_ignore_and_undo(world, data):
+    name = data.draw(one_of_names(world.bank_lines), label="line")
+    route = data.draw(st.sampled_from(["bank_line_ignore", "bank_line_undo"]), label="route")
+    action(world, data, route, name, world.bank_lines, {"reason": field(TEXT_GOOD, TEXT_BAD)})
