@@ -18,8 +18,8 @@ from billing.models import (
     invoice_status,
 )
 from billing.money import MAX_AMOUNT, currency_code, format_money, parse_money, quantize, zero
+from billing.services._common import Idempotency, event, require_text
 from billing.services._common import due_date as clean_due_date
-from billing.services._common import event, require_text
 from billing.services.balances import apply_credit as pay_from_credit
 
 INVOICE_PREFIX = "INV"
@@ -110,7 +110,7 @@ def build_lines(lines, currency):
 
 
 @transaction.atomic(durable=True)
-def invoice_create(*, customer, currency, lines, actor, due_date=None):
+def invoice_create(*, customer, currency, lines, actor, due_date=None, idempotency_key=None):
     """Create a draft invoice with its lines and totals (each line rounded once).
 
     Raises ``invalid_value`` for a malformed line, ``invalid_amount`` for a price
@@ -122,6 +122,21 @@ def invoice_create(*, customer, currency, lines, actor, due_date=None):
     currency = currency_code(currency)
     due_date = clean_due_date(due_date)
     built, total = build_lines(lines, currency)
+    key = Idempotency(
+        "invoice_create",
+        idempotency_key,
+        dict(
+            customer=getattr(customer, "pk", customer),
+            currency=currency,
+            due_date=due_date.isoformat() if due_date else None,
+            lines=[
+                (line.description, line.quantity, line.unit_price, line.tax_rate) for line in built
+            ],
+        ),
+        actor,
+    )
+    if key.claim():
+        return key.replay
     invoice = Invoice.objects.create(
         customer=customer,
         currency=currency,
@@ -137,7 +152,7 @@ def invoice_create(*, customer, currency, lines, actor, due_date=None):
         line.invoice = invoice
     InvoiceLine.objects.bulk_create(built)
     event(invoice, InvoiceEventKind.CREATED, actor, amount=total)
-    return invoice
+    return key.finish(invoice)
 
 
 @transaction.atomic(durable=True)
@@ -168,7 +183,7 @@ def invoice_update_lines(*, invoice, lines, actor, due_date=None):
 
 
 @transaction.atomic(durable=True)
-def invoice_issue(*, invoice, actor, apply_credit=True):
+def invoice_issue(*, invoice, actor, apply_credit=True, idempotency_key=None):
     """Issue a draft: give it the next gap-free number of its year and open it.
 
     The number is taken under the sequence's row lock in this transaction, so
@@ -178,9 +193,17 @@ def invoice_issue(*, invoice, actor, apply_credit=True):
     Locks: invoice, number counter, customer balance.
     """
     permissions.require(actor, permissions.MANAGE_INVOICES)
+    key = Idempotency(
+        "invoice_issue",
+        idempotency_key,
+        dict(invoice=getattr(invoice, "pk", invoice), apply=bool(apply_credit)),
+        actor,
+    )
+    if key.claim():
+        return key.replay
     invoice = locks.lock_invoice(invoice)
     issue_draft(invoice, actor, apply_credit=apply_credit)
-    return invoice
+    return key.finish(invoice)
 
 
 def issue_draft(invoice, actor, *, apply_credit=True):
@@ -210,7 +233,7 @@ def issue_draft(invoice, actor, *, apply_credit=True):
 
 
 @transaction.atomic(durable=True)
-def invoice_void(*, invoice, actor, reason):
+def invoice_void(*, invoice, actor, reason, idempotency_key=None):
     """Cancel an open invoice nothing was paid or credited on; its number stays.
 
     Raises ``invalid_state`` for any other invoice, or while a charge is pending.
@@ -220,6 +243,14 @@ def invoice_void(*, invoice, actor, reason):
     reason = require_text(
         reason, "reason", "A reason", max_length=InvoiceEvent._meta.get_field("message").max_length
     )
+    key = Idempotency(
+        "invoice_void",
+        idempotency_key,
+        dict(invoice=getattr(invoice, "pk", invoice), reason=reason),
+        actor,
+    )
+    if key.claim():
+        return key.replay
     invoice = locks.lock_invoice(invoice)
     if not invoice.can_void:
         raise BillingError(
@@ -230,4 +261,4 @@ def invoice_void(*, invoice, actor, reason):
     invoice.status = InvoiceStatus.VOID
     invoice.save(update_fields=["status"])
     event(invoice, InvoiceEventKind.VOIDED, actor, message=reason)
-    return invoice
+    return key.finish(invoice)

@@ -151,6 +151,15 @@ def payment_record(
         return key.finish(payment)
 
     invoice = locks.lock_invoice(invoice)
+    # A caller may name the invoice by an unsaved Invoice(pk=..., currency=...)
+    # (the API, which reads no row the statement returns): the currency it
+    # assumed is checked here, on the locked row.
+    if amount.currency.code != invoice.currency:
+        raise BillingError(
+            ErrorCode.CURRENCY_MISMATCH,
+            f"Invoice {invoice} is in {invoice.currency}, not {amount.currency.code}.",
+            field="amount",
+        )
     ensure_payable(invoice)
     room = invoice.payable_now
     excess = zero(invoice.currency)
@@ -200,7 +209,7 @@ def payment_record(
 
 
 @transaction.atomic(durable=True)
-def payment_void(*, payment, actor, reason):
+def payment_void(*, payment, actor, reason, idempotency_key=None):
     """Void an external payment recorded by mistake; the invoice's due grows back.
 
     Only a succeeded cash/cheque/transfer/card-terminal/other payment with no
@@ -211,6 +220,14 @@ def payment_void(*, payment, actor, reason):
     reason = require_text(
         reason, "reason", "A reason", max_length=Payment._meta.get_field("void_reason").max_length
     )
+    key = Idempotency(
+        "payment_void",
+        idempotency_key,
+        dict(payment=getattr(payment, "pk", payment), reason=reason),
+        actor,
+    )
+    if key.claim():
+        return key.replay
     invoice = locks.lock_invoice(payment.invoice_id)
     payment = locks.lock_payment(payment)
     if payment.status != PaymentStatus.SUCCEEDED or not payment.is_external:
@@ -239,4 +256,4 @@ def payment_void(*, payment, actor, reason):
         payment=payment,
         message=reason,
     )
-    return payment
+    return key.finish(payment)
