@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "billing",
+    # ninja's own templates and static files: the API's docs page, with no CDN.
+    "ninja",
+    "api",
 ]
 
 MIDDLEWARE = [
