@@ -4,7 +4,7 @@ the OpenAPI document and its docs page (served from static files)."""
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 
-from api import invoices, payments, problems
+from api import customers, invoices, payments, problems, refunds
 from api.auth import BearerKey
 from api.schemas import DecimalParser
 
@@ -49,3 +49,5 @@ api = BillingAPI(
 problems.install(api)
 api.add_router("/", invoices.router)
 api.add_router("/", payments.router)
+api.add_router("/", customers.router)
+api.add_router("/", refunds.router)
