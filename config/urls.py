@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from api.compat import dolfin, lago
 from api.problems import unknown_url
 from api.v1 import api
 
@@ -8,6 +9,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", unknown_url),
+    path("compat/lago/", lago.api.urls),
+    path("compat/dolfin/", dolfin.api.urls),
     path("", include("api.urls")),
     path("", include("billing.urls")),
 ]
