@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "billing.middleware.SessionIdleTimeoutMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # The API answers a wrong method as problem+json, never a bare page.
+    "api.middleware.MethodNotAllowedProblemMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

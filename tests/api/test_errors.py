@@ -125,3 +125,9 @@ def test_a_true_bug_is_a_logged_500_problem(clerk_api, invoice, monkeypatch, cap
     problem_of(response, 500, "internal_error")
     assert "a bug" not in response.content.decode()
     assert any("API error" in record.message for record in caplog.records)
+
+
+def test_a_method_a_path_does_not_take_is_a_405_problem(clerk_api, client):
+    response = client.delete("/api/v1/payments", headers=clerk_api.headers())
+    problem_of(response, 405, "method_not_allowed")
+    assert "GET" in response["Allow"]
