@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "axes",
     "billing",
     "bank",
+    # ninja's own templates and static files: the API's docs page, with no CDN.
+    "ninja",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "billing.middleware.SessionIdleTimeoutMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # The API answers a wrong method as problem+json, never a bare page.
+    "api.middleware.MethodNotAllowedProblemMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

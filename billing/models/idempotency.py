@@ -12,6 +12,8 @@ class IdempotencyKey(models.Model):
     same key with another request is refused. ``result_model``/``result_id`` name
     the record the first request returned. The row is written in the operation's
     own transaction, so a refused operation leaves no key behind.
+    ``response_status``/``response_body`` keep the API's first response
+    (``services._common.ResponseKey``), written in that same transaction.
     """
 
     operation = models.CharField(max_length=50)
@@ -19,6 +21,8 @@ class IdempotencyKey(models.Model):
     fingerprint = models.CharField(max_length=64)
     result_model = models.CharField(max_length=100)
     result_id = models.BigIntegerField(null=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = actor_field()
 

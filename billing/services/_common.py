@@ -46,6 +46,34 @@ def fingerprint(request):
     return hashlib.sha256(data.encode()).hexdigest()
 
 
+class ResponseKey:
+    """A client's idempotency key that keeps the response its first request got
+    (the API's, with Stripe's semantics: a retry gets the same status and body).
+
+    ``key`` is stored as the key: the caller scopes it (the API prefixes its API
+    key's id, so keys are per API key). ``request`` joins the service's arguments
+    in the fingerprint (the API's method, path and body), so the same key with
+    another body conflicts even where the service would read both the same.
+    ``respond(result)`` gives the ``(status, body)`` to keep; it runs in the
+    operation's transaction, so the response is written with the records or not
+    at all. It may give None (a charge's answer comes after its first
+    transaction): a replay then has only the record. After the service returns,
+    ``response`` is the kept ``(status, body)`` when the call was a replay.
+    """
+
+    def __init__(self, key, *, request, respond):
+        self.key = key
+        self.request = request
+        self.respond = respond
+        self.response = None
+
+    def __str__(self):
+        return self.key
+
+    def __bool__(self):
+        return bool(self.key)
+
+
 class Idempotency:
     """One operation's use of a client's idempotency key.
 
@@ -60,6 +88,8 @@ class Idempotency:
     def __init__(self, operation, key, request, actor):
         self.operation = operation
         self.key = key
+        if isinstance(key, ResponseKey):
+            request = dict(request=request, client=key.request)
         self.fingerprint = fingerprint(request) if key else None
         self.actor = actor
         self.row = None
@@ -95,16 +125,28 @@ class Idempotency:
                 ErrorCode.IDEMPOTENCY_CONFLICT,
                 "A request with this idempotency key is still being processed.",
             )
+        if isinstance(self.key, ResponseKey) and existing.response_status is not None:
+            self.key.response = (existing.response_status, existing.response_body)
         model = apps.get_model(existing.result_model)
         self.replay = model.objects.get(pk=existing.result_id)
         return self.replay
 
     def finish(self, result):
+        if self.row is None:
+            return result
+        fields = []
         # payment_record's one statement names its payment itself.
-        if self.row is not None and self.row.result_id is None:
+        if self.row.result_id is None:
             self.row.result_model = result._meta.label
             self.row.result_id = result.pk
-            self.row.save(update_fields=["result_model", "result_id"])
+            fields += ["result_model", "result_id"]
+        if isinstance(self.key, ResponseKey):
+            response = self.key.respond(result)
+            if response is not None:
+                self.row.response_status, self.row.response_body = response
+                fields += ["response_status", "response_body"]
+        if fields:
+            self.row.save(update_fields=fields)
         return result
 
 

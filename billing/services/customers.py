@@ -12,7 +12,7 @@ from billing.errors import BillingError, ErrorCode
 from billing.gateways import sandbox
 from billing.models import Customer, GatewayName, PaymentMethod
 from billing.money import currency_code
-from billing.services._common import limit_text, require_choice, require_text
+from billing.services._common import Idempotency, limit_text, require_choice, require_text
 
 CARD_NUMBER = re.compile(r"^[\d\s-]{12,}$")
 
@@ -43,7 +43,7 @@ def clean_customer_fields(name, currency, email, external_ref, *, customer=None)
 
 
 @transaction.atomic(durable=True)
-def customer_create(*, name, currency, actor, email="", external_ref=""):
+def customer_create(*, name, currency, actor, email="", external_ref="", idempotency_key=None):
     """Create a customer. ``currency`` is the default of their new invoices.
 
     Raises ``invalid_value`` for a missing name, unknown currency, malformed
@@ -51,7 +51,10 @@ def customer_create(*, name, currency, actor, email="", external_ref=""):
     """
     permissions.require(actor, permissions.MANAGE_INVOICES)
     fields = clean_customer_fields(name, currency, email, external_ref)
-    return Customer.objects.create(**fields, created_by=actor)
+    key = Idempotency("customer_create", idempotency_key, fields, actor)
+    if key.claim():
+        return key.replay
+    return key.finish(Customer.objects.create(**fields, created_by=actor))
 
 
 @transaction.atomic(durable=True)
@@ -100,7 +103,17 @@ def _take_default(customer):
 
 @transaction.atomic(durable=True)
 def payment_method_add(
-    *, customer, gateway, token, brand, last4, exp_month, exp_year, actor, default=True
+    *,
+    customer,
+    gateway,
+    token,
+    brand,
+    last4,
+    exp_month,
+    exp_year,
+    actor,
+    default=True,
+    idempotency_key=None,
 ):
     """Save a customer's method at a gateway: its token and what identifies it.
 
@@ -123,16 +136,32 @@ def payment_method_add(
             field="token",
         )
     fields = clean_card_fields(brand, last4, exp_month, exp_year)
+    key = Idempotency(
+        "payment_method_add",
+        idempotency_key,
+        dict(
+            customer=getattr(customer, "pk", customer),
+            gateway=gateway,
+            token=token,
+            default=bool(default),
+            **fields,
+        ),
+        actor,
+    )
+    if key.claim():
+        return key.replay
     customer = locks.lock_customer(customer)
     if default:
         _take_default(customer)
-    return PaymentMethod.objects.create(
-        customer=customer,
-        gateway=gateway,
-        token=token,
-        is_default=bool(default),
-        created_by=actor,
-        **fields,
+    return key.finish(
+        PaymentMethod.objects.create(
+            customer=customer,
+            gateway=gateway,
+            token=token,
+            is_default=bool(default),
+            created_by=actor,
+            **fields,
+        )
     )
 
 

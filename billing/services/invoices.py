@@ -110,7 +110,7 @@ def build_lines(lines, currency):
 
 
 @transaction.atomic(durable=True)
-def invoice_create(*, customer, currency, lines, actor, due_date=None):
+def invoice_create(*, customer, currency, lines, actor, due_date=None, idempotency_key=None):
     """Create a draft invoice with its lines and totals (each line rounded once).
 
     Raises ``invalid_value`` for a malformed line, ``invalid_amount`` for a price
@@ -122,6 +122,21 @@ def invoice_create(*, customer, currency, lines, actor, due_date=None):
     currency = currency_code(currency)
     due_date = clean_due_date(due_date)
     built, total = build_lines(lines, currency)
+    key = Idempotency(
+        "invoice_create",
+        idempotency_key,
+        dict(
+            customer=getattr(customer, "pk", customer),
+            currency=currency,
+            due_date=due_date.isoformat() if due_date else None,
+            lines=[
+                (line.description, line.quantity, line.unit_price, line.tax_rate) for line in built
+            ],
+        ),
+        actor,
+    )
+    if key.claim():
+        return key.replay
     invoice = Invoice.objects.create(
         customer=customer,
         currency=currency,
@@ -137,7 +152,7 @@ def invoice_create(*, customer, currency, lines, actor, due_date=None):
         line.invoice = invoice
     InvoiceLine.objects.bulk_create(built)
     event(invoice, InvoiceEventKind.CREATED, actor, amount=total)
-    return invoice
+    return key.finish(invoice)
 
 
 @transaction.atomic(durable=True)

@@ -235,6 +235,15 @@ def record_payment(
         return key.finish(payment)
 
     invoice = locks.lock_invoice(invoice)
+    # A caller may name the invoice by an unsaved Invoice(pk=..., currency=...)
+    # (the API, which reads no row the statement returns): the currency it
+    # assumed is checked here, on the locked row.
+    if amount.currency.code != invoice.currency:
+        raise BillingError(
+            ErrorCode.CURRENCY_MISMATCH,
+            f"Invoice {invoice} is in {invoice.currency}, not {amount.currency.code}.",
+            field="amount",
+        )
     excess = _excess(invoice, amount, excess_to_credit)
     room = invoice.payable_now
     remainder = room - amount if write_off_remainder and amount < room else None

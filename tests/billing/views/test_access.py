@@ -125,6 +125,8 @@ ROUTES = {
     "bank_line_match": Route((P.VIEW, P.RECORD), "action", pk="suggested bank line"),
     "bank_line_ignore": Route((P.VIEW, P.RECORD), "action", pk="suggested bank line"),
     "bank_line_undo": Route((P.VIEW, P.VOID_PAYMENT), "action", pk="recorded bank line"),
+    # The API keys page (api/urls.py), under the user menu: a person's own keys.
+    "api:key_list": Route((P.VIEW,), "action"),
     "login": Route(kind="public"),
     "logout": Route(kind="public"),
 }
@@ -143,8 +145,9 @@ USERS = ("anonymous", *TURNED_AWAY, *GRANTED)
 
 
 def billing_routes(patterns=None, namespaces=()):
-    """{name: URLPattern} of every route in the "billing" namespace, walked from
-    the project's URL configuration."""
+    """{name: URLPattern} of every route in the "billing" namespace, and the
+    back-office pages of the "api" one ("api:name"), walked from the project's
+    URL configuration."""
     found = {}
     for pattern in get_resolver().url_patterns if patterns is None else patterns:
         if isinstance(pattern, URLResolver):
@@ -152,6 +155,8 @@ def billing_routes(patterns=None, namespaces=()):
             found.update(billing_routes(pattern.url_patterns, inner))
         elif namespaces == ("billing",):
             found[pattern.name] = pattern
+        elif namespaces == ("api",):
+            found[f"api:{pattern.name}"] = pattern
     return found
 
 
@@ -247,7 +252,7 @@ def route_url(name, pattern, records):
     values = {"pk": records.get(route.pk), "currency": route.currency}
     kwargs = {key: values[key] for key in pattern.pattern.converters}
     assert None not in kwargs.values(), f"ROUTES[{name!r}] does not fill {sorted(kwargs)}"
-    return reverse(f"billing:{name}", kwargs=kwargs)
+    return reverse(name if ":" in name else f"billing:{name}", kwargs=kwargs)
 
 
 def sent_to_login(response, path, is_htmx):

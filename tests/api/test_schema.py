@@ -1,0 +1,71 @@
+"""Schemathesis against /api/v1/openapi.json, in process through Django's WSGI
+application: every operation, generated inputs (valid and invalid), no 5xx, and
+every answer, errors included, matching the document (status, content type,
+body). A fixed seed and a modest number of examples keep CI quick and steady."""
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from config.wsgi import application
+from tests.api.conftest import key_for
+from tests.factories import CustomerFactory
+from tests.helpers import issued_invoice, pay, saved_card
+
+EXAMPLES = 15
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+schema.config.generation.update(modes=list(GenerationMode))
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """Schemathesis calls the WSGI application itself, whose request signals
+    would close the test's database connection mid-transaction; Django's test
+    client disconnects them the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def secret(manager):
+    # Records for the generated ids to find (ids 1, 2, ... on a fresh database).
+    customer = CustomerFactory()
+    saved_card(customer, manager)
+    invoice = issued_invoice(customer, manager, "100.00")
+    pay(invoice, manager, "10.00")
+    return key_for(manager)[1]
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_operation_answers_as_documented(case, secret):
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {secret}"},
+        checks=CHECKS,
+    )
