@@ -182,7 +182,7 @@ SESSION_COOKIE_AGE = BILLING_SESSION_IDLE_MINUTES * 60
 # ADDRESS` lifts a lockout early.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "billing.backends.ModelBackend",
 ]
 BILLING_LOGIN_FAILURE_LIMIT = int(os.environ.get("BILLING_LOGIN_FAILURE_LIMIT", 5))
 BILLING_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("BILLING_LOGIN_LOCKOUT_MINUTES", 15))
