@@ -421,6 +421,7 @@ def profile(user, page, pool, number_prefix, requests, lines):
             run(n)
             samples.append((time.perf_counter() - started) * 1000)
         cpu = (time.process_time() - cpu) * 1000 / requests
+        queries = count_queries(run)
         profiler = cProfile.Profile()
         profiler.enable()
         for n in range(requests):
@@ -431,7 +432,28 @@ def profile(user, page, pool, number_prefix, requests, lines):
             f" p50 {median(samples):.2f} ms,"
             f" fastest {min(samples):.2f} ms, this process's CPU {cpu:.2f} ms a request"
         )
-        print_profile(pstats.Stats(profiler), requests, lines)
+        stats = pstats.Stats(profiler)
+        # Counts, unlike times, do not move with what else the machine is doing.
+        print(
+            f"   {queries} SQL queries and {stats.total_calls / requests:,.0f}"
+            " Python function calls a request"
+        )
+        print_profile(stats, requests, lines)
+
+
+def count_queries(run):
+    """The SQL statements one run sends (BEGIN and COMMIT are not among them)."""
+    from django.db import connection
+
+    queries = []
+
+    def counted(execute, sql, params, many, context):
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(counted):
+        run(0)
+    return len(queries)
 
 
 def print_profile(stats, requests, lines):
