@@ -211,7 +211,7 @@ class Server:
         )
 
     def __enter__(self):
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise SystemExit("gunicorn exited; see its log above.")
@@ -220,7 +220,8 @@ class Server:
                 return self
             except OSError:  # not listening yet, or still starting
                 time.sleep(0.2)
-        raise SystemExit("gunicorn did not answer within 30 s.")
+        self.__exit__()  # a with block whose __enter__ raises never calls __exit__
+        raise SystemExit("gunicorn did not answer within 60 s.")
 
     def __exit__(self, *exc):
         self.process.send_signal(signal.SIGTERM)  # gunicorn stops its workers
