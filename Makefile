@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/billing
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install chromium run test lint test-sqlite test-postgres migrate demo bench clean
+.PHONY: install chromium wrk run test lint test-sqlite test-postgres migrate demo bench clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,14 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
 	}
 
+# benchmarks/http.py drives gunicorn with Debian's wrk, installed the same way.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; \
+	}
+
 test-sqlite: install chromium
 	env -u DATABASE_URL BROWSER_ARTIFACTS=test-artifacts/screenshots/sqlite $(BIN)/pytest
 
@@ -60,12 +68,14 @@ test-postgres: install chromium
 test: lint
 	$(MAKE) --no-print-directory --output-sync=target -j2 test-sqlite test-postgres
 
-# All need PostgreSQL; each builds its own *_bench database (import_payments anew each run).
-bench: install
+# All need PostgreSQL; each builds its own *bench database once (benchmarks/README.md;
+# import_payments makes its own anew each run).
+bench: install wrk
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/payment_record.py
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/invoice_list.py
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/import_payments.py
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/bank_import.py
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/http.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -181,14 +181,15 @@ SESSION_COOKIE_AGE = BILLING_SESSION_IDLE_MINUTES * 60
 # from that address is refused, even with the right password, until that long has
 # passed without another attempt. Both sign-in pages (the back office's and the
 # admin's) go through it; AxesStandaloneBackend refuses a locked-out sign-in before
-# ModelBackend checks the password. A successful sign-in does not clear failures
+# ModelBackend (billing/backends.py: Django's, permissions read in one query) checks the
+# password. A successful sign-in does not clear failures
 # (axes' AXES_RESET_ON_SUCCESS would clear the address's too, for every username).
 # Attempts are rows in the database (axes' tables), so every process sees them; the
 # admin lists them, and `manage.py axes_reset_username NAME` or `axes_reset_ip
 # ADDRESS` lifts a lockout early.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "billing.backends.ModelBackend",
 ]
 BILLING_LOGIN_FAILURE_LIMIT = int(os.environ.get("BILLING_LOGIN_FAILURE_LIMIT", 5))
 BILLING_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("BILLING_LOGIN_LOCKOUT_MINUTES", 15))

@@ -71,3 +71,13 @@ def test_the_nonce_is_fresh_per_response_and_is_the_one_the_page_uses(client):
     assert nonce != policy(second)["script-src"][1]
     # The one script tag given it (htmx, from static like the rest) carries it.
     assert f'nonce="{nonce[7:-1]}"' in first.content.decode()
+
+
+def test_the_benchmark_s_bare_view_is_not_a_production_url(client):
+    """benchmarks/http_urls.py adds a view that writes payments with no sign-in;
+    only the benchmark's own settings mount it."""
+    from django.urls import Resolver404, resolve
+
+    with pytest.raises(Resolver404):
+        resolve("/bench/bare-payment/1/")
+    assert client.post("/bench/bare-payment/1/").status_code == 404

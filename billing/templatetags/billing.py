@@ -1,11 +1,17 @@
-"""Template filters of the back office: ``{% load billing %}``.
+"""Template filters and tags of the back office: ``{% load billing %}``.
 
 Every amount on a page goes through ``money`` (billing.money.format_money), never
 ``str(Money)``, which rounds for show.
+
+``money_cell`` and ``status_badge`` are tags, not included templates: a list
+renders them in every row, and an ``{% include %}`` costs a template render with
+its own context each time (about a fifth of the invoice list's time when they
+were includes; benchmarks/README.md, "http.py").
 """
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
 
 from billing.models import PaymentMethodKind
 from billing.money import format_money
@@ -27,6 +33,32 @@ BRANDS = {
 def money(amount):
     """``{{ invoice.total|money }}`` → "1,250.00 USD", "48,000 JPY", "375.125 KWD"."""
     return format_money(amount)
+
+
+@register.simple_tag
+def money_cell(amount, muted=False):
+    """A table cell with an amount, right-aligned in tabular figures:
+    ``{% money_cell payment.amount %}``. ``muted=True`` greys out an amount that is
+    zero; a negative amount is marked."""
+    value = getattr(amount, "amount", None)
+    if value is not None and value < 0:
+        css = "num neg"
+    elif muted and not value:
+        css = "num muted"
+    else:
+        css = "num"
+    return format_html('<td class="{}">{}</td>', css, format_money(amount))
+
+
+@register.simple_tag
+def status_badge(status, label, overdue=False):
+    """A status as a coloured label: ``{% status_badge invoice.status
+    invoice.get_status_display overdue=invoice.is_overdue %}``; ``overdue`` adds
+    the shown-not-stored Overdue label next to it."""
+    badge = format_html('<span class="badge badge--{}">{}</span>', status, label)
+    if overdue:
+        badge += format_html(' <span class="badge badge--{}">Overdue</span>', "overdue")
+    return badge
 
 
 @register.filter

@@ -1,0 +1,47 @@
+-- benchmarks/http.py's requests for wrk. Arguments (after "--"):
+--   1 path, with {id} for an invoice id       2 comma-separated invoice ids
+--   3 body, with {key} for a new UUID ("" for a GET)   4 run id (8 hex digits)
+--   5 headers, "Name: value" lines
+-- done() prints one JSON line: requests, seconds, errors, latency percentiles (ms).
+
+local threads = {}
+
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+local path, ids, body, run, counter = nil, {}, "", "00000000", 0
+
+function init(args)
+  path, body, run = args[1], args[3], args[4]
+  for id in string.gmatch(args[2], "[^,]+") do
+    table.insert(ids, id)
+  end
+  for name, value in string.gmatch(args[5] or "", "([^:\n]+): ([^\n]*)") do
+    wrk.headers[name] = value
+  end
+  math.randomseed(tonumber(run, 16) + tid * 7919)
+end
+
+function request()
+  counter = counter + 1
+  local target = string.gsub(path, "{id}", ids[math.random(#ids)])
+  if body == "" then
+    return wrk.format("GET", target)
+  end
+  -- A new idempotency key each time, as each opening of the form has its own.
+  local key = string.format("%s-%04x-4000-8000-%012x", run, tid, counter)
+  return wrk.format("POST", target, nil, (string.gsub(body, "{key}", key)))
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "seconds": %.6f, "errors": %d, "status_errors": %d,'
+      .. ' "p50": %.3f, "p95": %.3f, "p99": %.3f, "mean": %.3f}\n',
+    summary.requests, summary.duration / 1e6,
+    e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, latency.mean / 1000))
+end
