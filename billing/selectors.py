@@ -185,10 +185,12 @@ def invoice_lines(*, invoice):
 
 
 def invoice_payments(*, invoice):
-    """The invoice's payments, oldest first, each with its refunds and saved method."""
+    """The invoice's payments, oldest first, each with its refunds and saved method,
+    ``payment.invoice`` being ``invoice`` itself and whether it is the latest
+    charge attempt known (``Payment.can_retry`` asks both), with no query per row."""
     refunds = Refund.objects.select_related("created_by").order_by("created_at", "id")
     return (
-        Payment.objects.filter(invoice=invoice)
+        invoice.payments.with_latest_attempt()
         .select_related("payment_method", "created_by", "voided_by")
         .prefetch_related(Prefetch("refunds", queryset=refunds))
         .order_by("created_at", "id")
@@ -436,13 +438,12 @@ def _by_invoice_search_q(search, *, own_number=None):
 
 
 def charges_due_for_retry(*, max_attempts, spacing, now=None):
-    """The failed charges to retry now: the last charge attempt of each open invoice
-    with nothing in flight, when it failed at least ``spacing`` ago and the invoice
-    has had at most ``max_attempts`` failed attempts (the first and its retries)."""
+    """The failed charges to retry now: those ``Payment.can_retry`` allows (the
+    invoice's latest attempt, something payable; ``PaymentQuerySet.retryable``)
+    with nothing in flight on the invoice, when it failed at least ``spacing`` ago
+    and the invoice has had at most ``max_attempts`` failed attempts (the first
+    and its retries)."""
     now = now or timezone.now()
-    attempts = Payment.objects.filter(
-        invoice=OuterRef("invoice_id"), method=PaymentMethodKind.SAVED_METHOD
-    ).order_by("-created_at", "-id")
     failures = (
         Payment.objects.filter(
             invoice=OuterRef("invoice_id"),
@@ -454,14 +455,8 @@ def charges_due_for_retry(*, max_attempts, spacing, now=None):
         .values("n")
     )
     return (
-        Payment.objects.filter(
-            method=PaymentMethodKind.SAVED_METHOD,
-            status=PaymentStatus.FAILED,
-            created_at__lte=now - spacing,
-            invoice__status__in=PAYABLE_STATUSES,
-            invoice__amount_pending=0,
-            pk=Subquery(attempts.values("pk")[:1]),
-        )
+        Payment.objects.retryable()
+        .filter(created_at__lte=now - spacing, invoice__amount_pending=0)
         .annotate(failures=Subquery(failures))
         .filter(failures__lte=max_attempts)
         .select_related("invoice__customer", "payment_method")

@@ -138,7 +138,7 @@ def payment_record(request, pk):
             actor=request.user,
         )
         amount, method = format_money(payment.amount), payment_method_label(payment)
-        message = f"Recorded {amount} ({method}) on {invoice}."
+        message = f"Recorded {amount} on {invoice}: {method}."
         if payment.amount_to_credit.amount:
             message += f" {format_money(payment.amount_to_credit)} went to customer credit."
         if data["write_off_remainder"]:
