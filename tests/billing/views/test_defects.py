@@ -1,0 +1,307 @@
+"""The defects clerks and finance managers found (issue 10), each held by a test
+that failed before its fix. Browser-side ones (the phone header, focus after a
+modal) are in tests/browser/test_defects.py."""
+
+import csv
+import datetime
+import io
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from moneyed import Money
+
+from billing import selectors, services
+from billing.models import Payment
+from tests.billing.views.conftest import htmx
+from tests.billing.views.payment_actions import KEY, fresh
+from tests.factories import CustomerFactory
+from tests.helpers import (
+    get_ok,
+    invoice_page,
+    issued_invoice,
+    pay,
+    record_counts,
+    refund_to_card,
+    saved_card,
+    text,
+    triggers,
+)
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.date.today()
+
+
+def record_url(invoice):
+    return reverse("billing:payment_record", args=[invoice.pk])
+
+
+def record(client, invoice, **fields):
+    """Post the record-payment form as htmx does."""
+    data = {
+        "amount": "10.00",
+        "method": "cash",
+        "paid_at": TODAY.isoformat(),
+        "idempotency_key": KEY,
+        **fields,
+    }
+    return client.post(record_url(invoice), data, headers=htmx("modal-form"))
+
+
+def exported_payments(client):
+    response = client.get(reverse("billing:payment_export"))
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content)
+    return body, {
+        row["payment_id"]: row for row in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))
+    }
+
+
+# -- 1. the payments CSV carries what the clerk typed -----------------------------------
+
+
+def test_the_payments_export_carries_each_method_s_details_in_their_columns(staff_client, manager):
+    invoice = issued_invoice(CustomerFactory(), manager, "1000.00")
+    for fields in (
+        {"method": "bank_transfer", "reference": "ACME-TRF-88812"},
+        {"method": "cheque", "cheque_number": "104233"},
+        {"method": "card", "card_brand": "Visa", "card_last4": "4242", "reference": "POS 7"},
+    ):
+        response = record(staff_client, invoice, idempotency_key=str(uuid.uuid4()), **fields)
+        assert response.status_code == 204, response.content.decode()[:500]
+    transfer, cheque, terminal = invoice.payments.order_by("pk")
+    card_invoice = issued_invoice(invoice.customer, manager, "50.00")
+    saved_card(invoice.customer, manager, brand="visa", last4="1881")
+    charge = services.payment_charge(invoice=card_invoice, actor=manager)
+
+    _, rows = exported_payments(staff_client)
+
+    row = rows[str(transfer.pk)]
+    assert row["reference"] == "ACME-TRF-88812"
+    assert row["bank_reference"] == "ACME-TRF-88812"
+    assert row["method_details"] == "Bank transfer (ref ACME-TRF-88812)"
+    row = rows[str(cheque.pk)]
+    assert (row["cheque_number"], row["method_details"]) == ("104233", "Cheque #104233")
+    row = rows[str(terminal.pk)]
+    assert (row["card_brand"], row["card_last4"], row["reference"]) == ("Visa", "4242", "POS 7")
+    row = rows[str(charge.pk)]
+    assert (row["method"], row["card_brand"], row["card_last4"]) == (
+        "saved_method",
+        "Visa",
+        "1881",
+    )
+    assert row["method_details"] == "Visa •••• 1881"
+
+
+def test_the_payments_export_starts_with_a_bom_so_excel_reads_accents(staff_client, manager):
+    customer = CustomerFactory(name="Bäckerei Müller GmbH", currency="EUR")
+    payment = pay(issued_invoice(customer, manager, "89.90"), manager, "89.90")
+    body, rows = exported_payments(staff_client)
+    assert body.startswith(b"\xef\xbb\xbfpayment_id,")
+    assert rows[str(payment.pk)]["customer"] == "Bäckerei Müller GmbH"
+
+
+def test_the_new_detail_columns_are_defused_like_every_other_cell(staff_client, manager):
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    payment = pay(
+        invoice,
+        manager,
+        "10.00",
+        method="bank_transfer",
+        details={"bank_reference": "=HYPERLINK(1)"},
+    )
+    _, rows = exported_payments(staff_client)
+    row = rows[str(payment.pk)]
+    assert row["bank_reference"] == "'=HYPERLINK(1)"
+    assert row["reference"] == "'=HYPERLINK(1)"
+
+
+# -- 2. amounts as people type them ----------------------------------------------------
+
+
+def test_the_record_form_takes_grouped_amounts_and_refuses_exponents(staff_client, manager):
+    invoice = issued_invoice(CustomerFactory(), manager, "2000.00")
+    before = record_counts()
+    refused = record(staff_client, invoice, amount="1e3")
+    assert refused.status_code == 422
+    assert [e.code for e in refused.context["form"].errors.as_data()["amount"]] == [
+        "invalid_amount"
+    ]
+    assert record_counts() == before
+    accepted = record(staff_client, invoice, amount="1,000.00")
+    assert accepted.status_code == 204
+    assert invoice.payments.get().amount == Money("1000.00", "USD")
+
+
+# -- 9. Retry only on the latest failed attempt --------------------------------------------
+
+
+@pytest.fixture
+def declined_twice_then_paid(manager):
+    """Declined twice on one card, paid with another, then partly refunded: the
+    invoice is payable again and its old failures are history."""
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    declined = saved_card(invoice.customer, manager, "sandbox_declined", last4="0002")
+    first = services.payment_charge(invoice=invoice, actor=manager, payment_method=declined)
+    second = services.payment_charge(invoice=invoice, actor=manager, payment_method=declined)
+    assert (first.status, second.status) == ("failed", "failed")
+    good = saved_card(invoice.customer, manager, "sandbox_ok", last4="4242")
+    paid = services.payment_charge(invoice=invoice, actor=manager, payment_method=good)
+    assert paid.status == "succeeded"
+    refund_to_card(paid, manager, "30.00")
+    invoice = fresh(invoice)
+    assert invoice.can_take_payment
+    return invoice, first, second
+
+
+def test_old_failed_attempts_offer_no_retry_once_a_later_charge_was_made(
+    staff_client, declined_twice_then_paid
+):
+    invoice, first, second = declined_twice_then_paid
+    page = invoice_page(staff_client, invoice)
+    assert ">Retry</a>" not in page
+    assert not first.can_retry and not second.can_retry
+    assert list(Payment.objects.retryable()) == []
+
+
+def test_the_retry_service_refuses_an_old_failed_attempt_and_writes_nothing(
+    staff_client, declined_twice_then_paid
+):
+    invoice, first, second = declined_twice_then_paid
+    before = record_counts()
+    for old in (first, second):
+        response = staff_client.post(
+            reverse("billing:payment_retry", args=[old.pk]),
+            {"idempotency_key": KEY},
+            headers=htmx("modal-form"),
+        )
+        assert response.status_code == 422
+        assert response.context["error_code"] == "invalid_state"
+        assert "only the latest failed attempt" in text(response)
+    assert record_counts() == before
+
+
+def test_retry_is_offered_on_the_latest_failed_attempt_only_while_something_is_payable(
+    staff_client, manager
+):
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    saved_card(invoice.customer, manager, "sandbox_declined")
+    first = services.payment_charge(invoice=invoice, actor=manager)
+    latest = services.payment_charge(invoice=invoice, actor=manager)
+    page = invoice_page(staff_client, invoice)
+    assert page.count(">Retry</a>") == 1
+    assert reverse("billing:payment_retry", args=[latest.pk]) in page
+    assert reverse("billing:payment_retry", args=[first.pk]) not in page
+    assert list(Payment.objects.retryable()) == [latest]
+    pay(invoice, manager, "100.00")
+    assert ">Retry</a>" not in invoice_page(staff_client, invoice)
+    assert not Payment.objects.get(pk=latest.pk).can_retry
+    assert list(Payment.objects.retryable()) == []
+
+
+def test_the_retry_command_skips_attempts_a_later_charge_followed(
+    manager, declined_twice_then_paid
+):
+    due = selectors.charges_due_for_retry(max_attempts=5, spacing=datetime.timedelta(0))
+    assert list(due) == []
+
+
+def test_the_payments_region_asks_whether_each_row_is_the_latest_attempt_in_one_query(
+    staff_client, manager
+):
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    saved_card(invoice.customer, manager, "sandbox_declined")
+    url = reverse("billing:invoice_detail", args=[invoice.pk])
+
+    def region_queries():
+        with CaptureQueriesContext(connection) as captured:
+            get_ok(staff_client, url, headers=htmx("payments"))
+        return len(captured)
+
+    services.payment_charge(invoice=invoice, actor=manager)
+    few = region_queries()
+    for _ in range(3):
+        services.payment_charge(invoice=invoice, actor=manager)
+    assert region_queries() == few
+
+
+# -- 11. the admin's void asks for confirmation and a reason --------------------------
+
+
+def test_the_admin_void_action_first_asks_for_a_reason_on_a_confirmation_page(
+    admin_client, manager
+):
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    cash = pay(invoice, manager, "40.00")
+    changelist = reverse("admin:billing_payment_changelist")
+    before = record_counts()
+    response = admin_client.post(
+        changelist, {"action": "void_payments", "_selected_action": [cash.pk]}
+    )
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "are you sure?" in content and 'name="reason"' in content
+    assert 'name="post" value="yes"' in content and str(cash) in content
+    assert record_counts() == before
+
+    response = admin_client.post(
+        changelist,
+        {"action": "void_payments", "_selected_action": [cash.pk], "post": "yes", "reason": ""},
+    )
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    assert record_counts() == before
+
+    response = admin_client.post(
+        changelist,
+        {
+            "action": "void_payments",
+            "_selected_action": [cash.pk],
+            "post": "yes",
+            "reason": "Typed on the wrong invoice",
+        },
+    )
+    assert response.status_code == 302
+    cash.refresh_from_db()
+    assert (cash.status, cash.void_reason) == ("voided", "Typed on the wrong invoice")
+
+
+def test_the_admin_void_confirmation_sets_apart_what_cannot_be_voided(admin_client, manager):
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    saved_card(invoice.customer, manager)
+    charge = services.payment_charge(invoice=invoice, actor=manager, amount=Money("50", "USD"))
+    response = admin_client.post(
+        reverse("admin:billing_payment_changelist"),
+        {"action": "void_payments", "_selected_action": [charge.pk]},
+    )
+    assert response.status_code == 200
+    assert f"{charge}: only a payment recorded by hand" in text(response)
+    assert "Yes, void them" not in response.content.decode()
+
+
+# -- 12. the small ones --------------------------------------------------------------
+
+
+def test_the_record_toast_names_a_bank_transfer_without_double_parentheses(staff_client, manager):
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    response = record(staff_client, invoice, method="bank_transfer", reference="X-1")
+    assert response.status_code == 204
+    message = triggers(response)["showMessage"]["text"]
+    assert "((" not in message and "))" not in message
+    assert message == f"Recorded 10.00 USD on {invoice.number}: Bank transfer (ref X-1)."
+
+
+def test_the_timeline_writes_a_card_as_the_payments_table_does(staff_client, manager):
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    saved_card(invoice.customer, manager, brand="visa", last4="4242")
+    services.payment_charge(invoice=invoice, actor=manager)
+    recorded = issued_invoice(invoice.customer, manager, "100.00")
+    pay(recorded, manager, "10.00", method="cheque", details={"cheque_number": "77"})
+    page = invoice_page(staff_client, invoice)
+    assert "visa •••• 4242" not in page
+    assert page.count("Visa •••• 4242") >= 3  # the table, "Charge started", "Payment succeeded"
+    assert "Cheque #77" in text(get_ok(staff_client, recorded.get_absolute_url()))
+    assert recorded.events.get(kind="payment_recorded").message == "Cheque #77"
