@@ -41,6 +41,9 @@ from billing.services.customers import CARD_NUMBER, clean_card_fields, clean_cus
 
 # A void's reason, asked on the confirmation page (as the back office's modals ask it).
 VOID_REASON_MAX_LENGTH = 300
+PAYMENT_NOT_VOIDABLE = (
+    "only a payment recorded by hand, not refunded, can be voided; refund it instead"
+)
 
 
 def money_column(field_name, label=None):
@@ -565,11 +568,7 @@ class PaymentAdmin(ReadOnlyAdmin):
             queryset.select_related("invoice", "payment_method"),
             permission=permissions.VOID_PAYMENT,
             verb="void",
-            allowed=lambda payment: (
-                None
-                if payment.can_void
-                else "only a payment recorded by hand, not refunded, can be voided; refund it instead"
-            ),
+            allowed=lambda payment: None if payment.can_void else PAYMENT_NOT_VOIDABLE,
             call=lambda payment, reason: services.payment_void(
                 payment=payment, actor=request.user, reason=reason
             ),

@@ -36,6 +36,9 @@ class PaymentRecordForm(IdempotentForm):
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": ISO_DATE},
     )
+    # Shown once the payment date is before the invoice's issue date
+    # (``Invoice.predates``): such a date is recorded only when confirmed.
+    date_confirmed = forms.BooleanField(label="The payment date is right", required=False)
     method = forms.ChoiceField(
         label="Method", choices=[(m.value, m.label) for m in EXTERNAL_METHODS]
     )
@@ -102,6 +105,17 @@ class PaymentRecordForm(IdempotentForm):
 
     def clean(self):
         data = super().clean()
+        paid_at = data.get("paid_at")
+        if paid_at is not None and self.invoice.predates(paid_at) and not data["date_confirmed"]:
+            self.add_error(
+                "paid_at",
+                ValidationError(
+                    f"{paid_at:%d %b %Y} is before invoice {self.invoice} was issued "
+                    f"({self.invoice.issue_date:%d %b %Y}). If that is right (a deposit, "
+                    "an early payment), tick “The payment date is right” and record it.",
+                    code="date_before_issue",
+                ),
+            )
         amount = data.get("amount")
         data["excess_to_credit"] = bool(
             amount is not None and data.get("excess_to_credit") and amount > self.payable
@@ -126,6 +140,16 @@ class PaymentRecordForm(IdempotentForm):
     def payment_reference(self):
         data = self.cleaned_data
         return "" if data["method"] == PaymentMethodKind.BANK_TRANSFER else data["reference"]
+
+    @property
+    def date_predates_issue(self):
+        """The typed date is before the invoice's issue date: the confirmation
+        box is shown."""
+        try:
+            day = self.fields["paid_at"].clean(self["paid_at"].value())
+        except ValidationError:
+            return False
+        return day is not None and self.invoice.predates(day)
 
     @cached_property
     def typed_amount(self):

@@ -187,6 +187,13 @@ class Invoice(models.Model):
         """Something can be charged, paid from credit or retried on it now."""
         return self.payable_now.amount > 0
 
+    def predates(self, day):
+        """Whether ``day`` (a payment's date) is before the invoice was issued:
+        allowed (a deposit, an early payment) but unusual enough that the back
+        office asks the clerk to confirm it; the hard limits on a payment date
+        are the service's (``services._common.payment_date``)."""
+        return self.issue_date is not None and day < self.issue_date
+
     @property
     def creditable(self):
         """What credit notes may still credit: the total less what they did."""

@@ -170,7 +170,7 @@ def test_old_failed_attempts_offer_no_retry_once_a_later_charge_was_made(
 def test_the_retry_service_refuses_an_old_failed_attempt_and_writes_nothing(
     staff_client, declined_twice_then_paid
 ):
-    invoice, first, second = declined_twice_then_paid
+    _, first, second = declined_twice_then_paid
     before = record_counts()
     for old in (first, second):
         response = staff_client.post(
@@ -305,3 +305,42 @@ def test_the_timeline_writes_a_card_as_the_payments_table_does(staff_client, man
     assert page.count("Visa •••• 4242") >= 3  # the table, "Charge started", "Payment succeeded"
     assert "Cheque #77" in text(get_ok(staff_client, recorded.get_absolute_url()))
     assert recorded.events.get(kind="payment_recorded").message == "Cheque #77"
+
+
+# -- 3. a payment dated before the invoice was issued ------------------------------------
+
+
+def test_a_payment_dated_before_the_issue_date_asks_the_clerk_to_confirm_it(staff_client, manager):
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    early = invoice.issue_date - datetime.timedelta(days=3)
+    before = record_counts()
+    response = record(staff_client, invoice, paid_at=early.isoformat())
+    assert response.status_code == 422
+    errors = response.context["form"].errors.as_data()["paid_at"]
+    assert [e.code for e in errors] == ["date_before_issue"]
+    content = response.content.decode()
+    assert f"is before invoice {invoice.number} was issued" in text(response)
+    assert '<label class="check"><input type="checkbox" name="date_confirmed"' in content
+    assert "The payment date is right" in content
+    assert record_counts() == before
+
+    confirmed = record(staff_client, invoice, paid_at=early.isoformat(), date_confirmed="on")
+    assert confirmed.status_code == 204
+    assert invoice.payments.get().paid_at == early
+
+
+def test_a_payment_dated_on_or_after_the_issue_date_needs_no_confirmation(staff_client, manager):
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    shown = get_ok(staff_client, record_url(invoice), headers=htmx("modal"))
+    assert 'name="date_confirmed"' not in shown.content.decode()
+    response = record(staff_client, invoice, paid_at=invoice.issue_date.isoformat())
+    assert response.status_code == 204
+
+
+def test_a_confirmed_date_is_still_held_to_the_service_s_hard_limits(staff_client, manager):
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    before = record_counts()
+    response = record(staff_client, invoice, paid_at="1999-01-01", date_confirmed="on")
+    assert response.status_code == 422
+    assert response.context["error_code"] == "invalid_date"
+    assert record_counts() == before
