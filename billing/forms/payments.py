@@ -235,3 +235,9 @@ class PaymentRetryForm(IdempotentForm):
         super().__init__(*args, **kwargs)
         self.payment = payment
         self.amount = payment.retry_amount
+
+
+class PaymentCheckStatusForm(forms.Form):
+    """Confirms asking the gateway about a payment's pending charge or refunds
+    (services.payment_check_status). Asking twice is harmless: a settled record
+    is left as it is, so it needs no idempotency key."""

@@ -225,6 +225,16 @@ class Payment(models.Model):
         )
 
     @property
+    def can_check_status(self):
+        """A charge, or a refund of it through the gateway, waits for the
+        gateway's answer: "Check status" asks it (``services.payment_check_status``,
+        the code ``reconcile_payments`` runs). Reads ``self.refunds``, prefetched
+        on the invoice page."""
+        if self.status == PaymentStatus.PENDING and self.is_gateway:
+            return True
+        return self.is_gateway and any(refund.can_check_status for refund in self.refunds.all())
+
+    @property
     def is_latest_attempt(self):
         """Whether this is its invoice's latest charge of a saved method. Read
         from ``PaymentQuerySet.with_latest_attempt`` when the row was loaded so,

@@ -68,3 +68,12 @@ class Refund(models.Model):
 
     def __str__(self):
         return f"Refund #{self.pk}"
+
+    @property
+    def can_check_status(self):
+        """Waiting for the gateway's answer (a timeout, a crash between the
+        phases): "Check status" asks it (``services.payment_check_status``)."""
+        return (
+            self.status == RefundStatus.PENDING
+            and self.destination == RefundDestination.ORIGINAL_METHOD
+        )

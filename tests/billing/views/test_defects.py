@@ -344,3 +344,125 @@ def test_a_confirmed_date_is_still_held_to_the_service_s_hard_limits(staff_clien
     assert response.status_code == 422
     assert response.context["error_code"] == "invalid_date"
     assert record_counts() == before
+
+
+# -- 10. "Check status" on what the gateway left pending ---------------------------------
+
+
+def check_status_url(payment):
+    return reverse("billing:payment_check_status", args=[payment.pk])
+
+
+def pending_charge(actor, token):
+    invoice = issued_invoice(CustomerFactory(), actor, "100.00")
+    saved_card(invoice.customer, actor, token)
+    payment = services.payment_charge(invoice=invoice, actor=actor)
+    assert payment.status == "pending"
+    return invoice, payment
+
+
+def test_check_status_settles_a_pending_charge_the_gateway_took(staff_client, manager):
+    invoice, payment = pending_charge(manager, "sandbox_timeout_charged")
+    page = invoice_page(staff_client, invoice)
+    assert f'href="{check_status_url(payment)}"' in page and ">Check status</a>" in page
+    shown = get_ok(staff_client, check_status_url(payment), headers=htmx("modal"))
+    assert "Ask the gateway" in shown.content.decode()
+
+    response = staff_client.post(check_status_url(payment), {}, headers=htmx("modal-form"))
+    assert response.status_code == 204
+    message = triggers(response)["showMessage"]
+    assert message["level"] == "success"
+    assert f"Payment #{payment.pk} ({invoice.number}): succeeded." in message["text"]
+    assert Payment.objects.get(pk=payment.pk).status == "succeeded"
+    assert fresh(invoice).status == "paid"
+    assert ">Check status</a>" not in invoice_page(staff_client, invoice)
+
+
+def test_check_status_leaves_a_recent_charge_the_gateway_does_not_know_pending(
+    staff_client, manager, settings
+):
+    invoice, payment = pending_charge(manager, "sandbox_timeout_not_charged")
+    before = record_counts()
+    response = staff_client.post(check_status_url(payment), {}, headers=htmx("modal-form"))
+    assert response.status_code == 204
+    message = triggers(response)["showMessage"]
+    assert message["level"] == "warning" and "too recent" in message["text"]
+    assert Payment.objects.get(pk=payment.pk).status == "pending"
+    assert record_counts() == before
+
+    # Once it is old enough to have landed if it ever would, it is failed.
+    settings.BILLING_RECONCILE_AFTER_SECONDS = 0
+    response = staff_client.post(check_status_url(payment), {}, headers=htmx("modal-form"))
+    assert response.status_code == 204
+    assert Payment.objects.get(pk=payment.pk).status == "failed"
+    assert fresh(invoice).amount_pending == Money("0", "USD")
+
+
+def test_check_status_settles_a_pending_refund_from_its_row(staff_client, manager):
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    saved_card(invoice.customer, manager, "sandbox_refund_timeout")
+    payment = services.payment_charge(invoice=invoice, actor=manager)
+    refund = refund_to_card(payment, manager, "30.00")
+    assert refund.status == "pending"
+    page = invoice_page(staff_client, invoice)
+    assert page.count(">Check status</a>") == 1
+    response = staff_client.post(check_status_url(payment), {}, headers=htmx("modal-form"))
+    assert response.status_code == 204
+    refund.refresh_from_db()
+    assert refund.status == "succeeded"
+
+
+def test_check_status_of_a_settled_payment_is_refused_and_writes_nothing(staff_client, manager):
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    cash = pay(invoice, manager, "10.00")
+    before = record_counts()
+    response = staff_client.post(check_status_url(cash), {}, headers=htmx("modal-form"))
+    assert response.status_code == 422
+    assert response.context["error_code"] == "invalid_state"
+    assert record_counts() == before
+
+
+def test_the_periodic_runner_settles_what_is_pending(manager):
+    from django.core.management import call_command
+
+    invoice, payment = pending_charge(manager, "sandbox_timeout_charged")
+    out = io.StringIO()
+    call_command(
+        "reconcile_periodically",
+        actor="manager",
+        every=1,
+        older_than=0,
+        rounds=1,
+        stdout=out,
+    )
+    assert f"payment #{payment.pk} ({invoice.number}): succeeded" in out.getvalue()
+    assert Payment.objects.get(pk=payment.pk).status == "succeeded"
+
+
+# -- 12. `make run HOST=...` prints the login where the server listens -------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("0.0.0.0:9000", "http://127.0.0.1:9000/"),
+        ("localhost:8123", "http://localhost:8123/"),
+        ("8080", "http://127.0.0.1:8080/"),
+    ],
+)
+def test_load_demo_prints_the_login_at_the_host_the_server_listens_on(host, url):
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("load_demo", host=host, stdout=out)
+    assert f"at {url} " in out.getvalue()
+
+
+def test_make_run_passes_its_host_to_the_login_line_and_the_readme_names_it():
+    from django.conf import settings
+
+    makefile = (settings.BASE_DIR / "Makefile").read_text()
+    assert "load_demo --host $(HOST)" in makefile
+    assert "runserver $(HOST)" in makefile
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    assert "make run HOST=" in readme
