@@ -14,7 +14,15 @@ from django.conf import settings
 from django.http import QueryDict
 
 from billing import selectors
-from billing.models import CreditNoteReason, InvoiceStatus, PaymentMethodKind, PaymentStatus
+from billing.models import (
+    CreditNote,
+    CreditNoteReason,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentMethodKind,
+    PaymentStatus,
+)
 
 
 class ListFilterForm(forms.Form):
@@ -103,8 +111,29 @@ def _choice_filter(label, any_label, choices, **kwargs):
     )
 
 
-def _currency_filter():
-    return _choice_filter("Currency", "Any currency", settings.CURRENCY_CHOICES)
+class InUseSelect(forms.Select):
+    """A select offering only the choices ``in_use()`` names (and the empty
+    and the chosen one), asked when it is drawn: a currency filter lists the
+    currencies the list has rows in, while any configured one still parses
+    (a link to a currency with no rows shows an empty list, not an error)."""
+
+    def __init__(self, in_use, **kwargs):
+        super().__init__(**kwargs)
+        self.in_use = in_use
+
+    def get_context(self, name, value, attrs):
+        shown = {"", *self.in_use(), *(str(v) for v in self.format_value(value))}
+        self.choices = [choice for choice in self.choices if str(choice[0]) in shown]
+        return super().get_context(name, value, attrs)
+
+
+def _currency_filter(model):
+    return _choice_filter(
+        "Currency",
+        "Any currency",
+        settings.CURRENCY_CHOICES,
+        widget=InUseSelect(lambda: selectors.currencies_in_use(model)),
+    )
 
 
 def _customer_filter(field_name):
@@ -124,7 +153,7 @@ class InvoiceFilterSet(ListFilterSet):
         [*InvoiceStatus.choices, (selectors.OVERDUE, "Overdue")],
         method="by_status",
     )
-    currency = _currency_filter()
+    currency = _currency_filter(Invoice)
     issued_from = DateBoundFilter("issue_date", "gte", label="Issued from")
     issued_to = DateBoundFilter("issue_date", "lte", label="Issued to")
     customer = _customer_filter("customer")
@@ -149,7 +178,7 @@ class PaymentFilterSet(ListFilterSet):
     q = SearchFilter(selectors.payment_search_q, placeholder="Invoice number or customer name")
     status = _choice_filter("Status", "Any status", PaymentStatus.choices)
     method = _choice_filter("Method", "Any method", PaymentMethodKind.choices)
-    currency = _currency_filter()
+    currency = _currency_filter(Payment)
     paid_from = DateBoundFilter("paid_at", "gte", label="Paid from")
     paid_to = DateBoundFilter("paid_at", "lte", label="Paid to")
     customer = _customer_filter("invoice__customer")
@@ -163,7 +192,7 @@ class CreditNoteFilterSet(ListFilterSet):
 
     q = SearchFilter(selectors.credit_note_search_q, placeholder="Number, invoice or customer name")
     reason = _choice_filter("Reason", "Any reason", CreditNoteReason.choices)
-    currency = _currency_filter()
+    currency = _currency_filter(CreditNote)
     issued_from = DateBoundFilter("issue_date", "gte", label="Issued from")
     issued_to = DateBoundFilter("issue_date", "lte", label="Issued to")
     customer = _customer_filter("invoice__customer")

@@ -101,6 +101,9 @@ class Invoice(models.Model):
         ordering = ["-id"]
         permissions = PERMISSIONS
         indexes = [
+            # Which currencies have rows (selectors.currencies_in_use), and a list
+            # filtered by currency, newest first.
+            models.Index(fields=["currency", "id"], name="invoice_currency_id"),
             models.Index(fields=["status", "due_date"], name="invoice_status_due"),
             models.Index(fields=["customer", "status"], name="invoice_customer_status"),
             # The invoice list (newest first by id; benchmarks/invoice_list.py):

@@ -124,6 +124,9 @@ class Payment(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            # Which currencies have rows (selectors.currencies_in_use), and a list
+            # filtered by currency, newest first.
+            models.Index(fields=["currency", "id"], name="payment_currency_id"),
             models.Index(fields=["status", "created_at"], name="payment_status_created"),
             # The payments list filtered by payment date is sorted by (paid_at, id).
             models.Index(fields=["paid_at", "id"], name="payment_paid_at_id"),

@@ -466,3 +466,50 @@ def test_make_run_passes_its_host_to_the_login_line_and_the_readme_names_it():
     assert "runserver $(HOST)" in makefile
     readme = (settings.BASE_DIR / "README.md").read_text()
     assert "make run HOST=" in readme
+
+
+# -- 12. currency filters offer the currencies with data; drafts are not "#n" ------------
+
+
+def currency_options(response):
+    import re
+
+    select = re.search(r'<select name="currency".*?</select>', response.content.decode(), re.S)
+    assert select, "no currency filter"
+    return re.findall(r'<option value="([^"]*)"', select.group(0))
+
+
+@pytest.mark.parametrize(
+    "list_name", ["billing:invoice_list", "billing:payment_list", "billing:credit_note_list"]
+)
+def test_the_currency_filters_offer_only_currencies_with_data(staff_client, manager, list_name):
+    yen = issued_invoice(CustomerFactory(currency="JPY"), manager, "48000")
+    euro = issued_invoice(CustomerFactory(currency="EUR"), manager, "100.00")
+    pay(yen, manager, "1000")
+    pay(euro, manager, "10.00")
+    services.credit_note_issue(
+        invoice=yen, actor=manager, reason="goodwill", reduce_due=Money("100", "JPY")
+    )
+    services.credit_note_issue(
+        invoice=euro, actor=manager, reason="goodwill", reduce_due=Money("1.00", "EUR")
+    )
+    url = reverse(list_name)
+    assert currency_options(get_ok(staff_client, url)) == ["", "EUR", "JPY"]
+    # A link to a currency without rows still parses: an empty list, offered as chosen.
+    response = get_ok(staff_client, url, {"currency": "GBP"})
+    assert currency_options(response) == ["", "EUR", "GBP", "JPY"]
+    assert not response.context["form"].errors
+
+
+def test_the_invoice_list_shows_a_draft_without_a_number_like_one(staff_client, manager):
+    customer = CustomerFactory()
+    issued = issued_invoice(customer, manager, "10.00")
+    draft = services.invoice_create(
+        customer=customer,
+        currency="USD",
+        lines=[{"description": "Work", "quantity": 1, "unit_price": Money("5.00", "USD")}],
+        actor=manager,
+    )
+    page = text(get_ok(staff_client, reverse("billing:invoice_list")))
+    assert f"Draft #{draft.pk}" not in page
+    assert "Draft not numbered yet" in page and issued.number in page
