@@ -404,10 +404,11 @@ def customer_payable_invoices(*, customer, currency):
 
 
 def customer_ledger(*, customer, limit=100):
-    """The latest ledger entries of all the customer's balances, newest first."""
+    """The latest ledger entries of all the customer's balances, newest first,
+    with the refund an entry came from (its reason and notes are the entry's)."""
     return (
         BalanceEntry.objects.filter(balance__customer=customer)
-        .select_related("created_by", "invoice", "credit_note")
+        .select_related("created_by", "invoice", "credit_note", "refund")
         .order_by("-pk")[:limit]
     )
 

@@ -513,3 +513,22 @@ def test_the_invoice_list_shows_a_draft_without_a_number_like_one(staff_client, 
     page = text(get_ok(staff_client, reverse("billing:invoice_list")))
     assert f"Draft #{draft.pk}" not in page
     assert "Draft not numbered yet" in page and issued.number in page
+
+
+# -- 8. a refund to credit says why in the ledger -----------------------------------------
+
+
+def test_a_refund_to_credit_shows_its_reason_and_notes_in_the_ledger(staff_client, manager):
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    payment = pay(invoice, manager, "100.00")
+    services.payment_refund(
+        payment=payment,
+        amount=Money("30.00", "USD"),
+        destination="customer_credit",
+        actor=manager,
+        reason="requested_by_customer",
+        notes="Kept for the spring order",
+    )
+    url = reverse("billing:customer_detail", args=[invoice.customer_id])
+    ledger = text(get_ok(staff_client, url, headers=htmx("ledger")))
+    assert "Requested by customer — Kept for the spring order" in ledger
