@@ -9,9 +9,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from billing.errors import BillingError
 from billing.forms.fields import ISO_DATE, IdempotentForm, MoneyField, amount_initial
 from billing.models import EXTERNAL_METHODS, NOTE_MAX_LENGTH, PaymentMethod, PaymentMethodKind
 from billing.money import format_money, normalize
+from billing.services._common import payment_date
 from billing.templatetags.billing import card, card_expired
 
 
@@ -106,7 +108,7 @@ class PaymentRecordForm(IdempotentForm):
     def clean(self):
         data = super().clean()
         paid_at = data.get("paid_at")
-        if paid_at is not None and self.invoice.predates(paid_at) and not data["date_confirmed"]:
+        if self.date_needs_confirming(paid_at) and not data["date_confirmed"]:
             self.add_error(
                 "paid_at",
                 ValidationError(
@@ -141,6 +143,18 @@ class PaymentRecordForm(IdempotentForm):
         data = self.cleaned_data
         return "" if data["method"] == PaymentMethodKind.BANK_TRANSFER else data["reference"]
 
+    def date_needs_confirming(self, day):
+        """A date before the invoice's issue date that the service would take:
+        one beyond its hard limits gets the service's refusal, not a warning
+        to confirm first."""
+        if day is None or not self.invoice.predates(day):
+            return False
+        try:
+            payment_date(day)
+        except BillingError:
+            return False
+        return True
+
     @property
     def date_predates_issue(self):
         """The typed date is before the invoice's issue date: the confirmation
@@ -149,7 +163,7 @@ class PaymentRecordForm(IdempotentForm):
             day = self.fields["paid_at"].clean(self["paid_at"].value())
         except ValidationError:
             return False
-        return day is not None and self.invoice.predates(day)
+        return self.date_needs_confirming(day)
 
     @cached_property
     def typed_amount(self):

@@ -532,3 +532,29 @@ def test_a_refund_to_credit_shows_its_reason_and_notes_in_the_ledger(staff_clien
     url = reverse("billing:customer_detail", args=[invoice.customer_id])
     ledger = text(get_ok(staff_client, url, headers=htmx("ledger")))
     assert "Requested by customer — Kept for the spring order" in ledger
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_of_one_failed_charge_make_one_new_attempt(manager):
+    from billing.errors import BillingError
+    from billing.integrity import find_disagreements
+    from billing.models import PaymentMethod
+    from tests.helpers import run_together
+
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    card = saved_card(invoice.customer, manager, "sandbox_declined")
+    failed = services.payment_charge(invoice=invoice, actor=manager)
+    PaymentMethod.objects.filter(pk=card.pk).update(token="sandbox_ok")  # the card works now
+
+    results, errors = run_together(
+        6, lambda i: services.payment_retry(payment=failed, actor=manager, idempotency_key=f"r{i}")
+    )
+    # The first new attempt makes the failed one history: every other retry is
+    # refused under the invoice's lock (or finds nothing left to charge).
+    assert len(results) == 1, errors
+    for exc in errors.values():
+        assert isinstance(exc, BillingError) and exc.code in ("invalid_state", "overpayment"), exc
+    assert invoice.payments.count() == 2
+    assert fresh(invoice).status == "paid"
+    assert find_disagreements() == []
