@@ -62,12 +62,13 @@ class Command(BaseCommand):
                     # be killed outright, the loop is orphaned and ends itself.
                     if os.getppid() != parent:
                         return
+                # A long-lived process: a connection the database dropped while
+                # it slept is replaced.
+                close_old_connections()
         except KeyboardInterrupt:
             return
 
     def _once(self, actor, older_than):
-        # A long-lived process: a connection the database dropped is replaced.
-        close_old_connections()
         try:
             report = reconcile_pending(
                 actor=actor, older_than=datetime.timedelta(seconds=older_than)
