@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/billing
 HOST ?= 127.0.0.1:8000
+RECONCILE_EVERY ?= 60
 
 .PHONY: install chromium wrk run test lint test-sqlite test-postgres migrate demo bench clean
 
@@ -24,9 +25,13 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py load_demo --host $(HOST)
 
+# Beside the server, a loop settles what the gateway left pending (every
+# RECONCILE_EVERY seconds, acting as the demo user); it stops with the server.
 run: demo
+	@$(BIN)/python manage.py reconcile_periodically --actor admin --every $(RECONCILE_EVERY) & \
+	RECONCILER=$$!; trap 'kill $$RECONCILER 2>/dev/null' EXIT; \
 	$(BIN)/python manage.py runserver $(HOST)
 
 lint: install

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
 
 from billing import permissions, services
 from billing.errors import BillingError
@@ -38,7 +39,11 @@ from billing.models import (
 from billing.money import currency_code, format_money
 from billing.services.customers import CARD_NUMBER, clean_card_fields, clean_customer_fields
 
-ADMIN_VOID_REASON = "Voided from the admin"
+# A void's reason, asked on the confirmation page (as the back office's modals ask it).
+VOID_REASON_MAX_LENGTH = 300
+PAYMENT_NOT_VOIDABLE = (
+    "only a payment recorded by hand, not refunded, can be voided; refund it instead"
+)
 
 
 def money_column(field_name, label=None):
@@ -131,6 +136,49 @@ def run_service(modeladmin, request, queryset, call, done):
             succeeded += 1
     if succeeded:
         modeladmin.message_user(request, done(succeeded), messages.SUCCESS)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=VOID_REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Kept with each record and on its invoice's timeline.",
+    )
+
+
+def confirm_with_reason(modeladmin, request, queryset, *, permission, verb, allowed, call, done):
+    """An action that voids: like Django's "Delete selected", it first answers
+    with a confirmation page listing the selected records (those ``allowed``
+    refuses apart, with why) and asking for a reason; only that page's post
+    (``post=yes``, a reason given) calls the service, ``call(obj, reason)``, for
+    each. Someone without ``permission`` is told so at once, for each record."""
+    try:
+        permissions.require(request.user, permission)
+    except BillingError as error:
+        for obj in queryset:
+            modeladmin.message_user(request, f"{obj}: {error.message}", messages.ERROR)
+        return None
+    form = ReasonForm(request.POST if request.POST.get("post") == "yes" else None)
+    if form.is_valid():
+        reason = form.cleaned_data["reason"]
+        run_service(modeladmin, request, queryset, lambda obj: call(obj, reason), done)
+        return None
+    opts = modeladmin.model._meta
+    records = list(queryset)
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": f"{verb.capitalize()} {opts.verbose_name_plural}: are you sure?",
+        "opts": opts,
+        "verb": verb,
+        "form": form,
+        "action": request.POST.get("action"),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "allowed": [obj for obj in records if allowed(obj) is None],
+        "refused": [(obj, allowed(obj)) for obj in records if allowed(obj) is not None],
+        "records": records,
+    }
+    return TemplateResponse(request, "admin/billing/confirm_with_reason.html", context)
 
 
 # Customers and saved methods ---------------------------------------------------
@@ -422,16 +470,21 @@ class InvoiceAdmin(ReadOnlyAdmin):
             lambda n: f"Issued {n} invoice(s).",
         )
 
-    @admin.action(description="Void selected invoices")
+    @admin.action(description="Void selected invoices…")
     def void_invoices(self, request, queryset):
-        run_service(
+        return confirm_with_reason(
             self,
             request,
             queryset.select_related("customer"),
-            lambda invoice: services.invoice_void(
-                invoice=invoice, actor=request.user, reason=ADMIN_VOID_REASON
+            permission=permissions.VOID_INVOICE,
+            verb="void",
+            allowed=lambda invoice: (
+                None if invoice.can_void else f"it is {invoice.get_status_display().lower()}"
             ),
-            lambda n: f"Voided {n} invoice(s).",
+            call=lambda invoice, reason: services.invoice_void(
+                invoice=invoice, actor=request.user, reason=reason
+            ),
+            done=lambda n: f"Voided {n} invoice(s).",
         )
 
     @admin.action(description="Apply customer credit")
@@ -489,6 +542,7 @@ class PaymentAdmin(ReadOnlyAdmin):
         "gateway_key",
         "gateway_charge_id",
         "failure_reason",
+        "retryable",
         "void_reason",
         "voided_at",
         "voided_by",
@@ -501,16 +555,24 @@ class PaymentAdmin(ReadOnlyAdmin):
     def customer(self, obj):
         return obj.invoice.customer
 
-    @admin.action(description="Void selected payments")
+    @admin.display(description="can be retried", boolean=True)
+    def retryable(self, obj):
+        """The back office's rule: only the invoice's latest failed charge."""
+        return obj.can_retry
+
+    @admin.action(description="Void selected payments…")
     def void_payments(self, request, queryset):
-        run_service(
+        return confirm_with_reason(
             self,
             request,
-            queryset.select_related("invoice"),
-            lambda payment: services.payment_void(
-                payment=payment, actor=request.user, reason=ADMIN_VOID_REASON
+            queryset.select_related("invoice", "payment_method"),
+            permission=permissions.VOID_PAYMENT,
+            verb="void",
+            allowed=lambda payment: None if payment.can_void else PAYMENT_NOT_VOIDABLE,
+            call=lambda payment, reason: services.payment_void(
+                payment=payment, actor=request.user, reason=reason
             ),
-            lambda n: f"Voided {n} payment(s).",
+            done=lambda n: f"Voided {n} payment(s).",
         )
 
 

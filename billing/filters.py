@@ -21,10 +21,14 @@ from django.utils import timezone
 from billing import selectors
 from billing.errors import BillingError
 from billing.models import (
+    CreditNote,
     CreditNoteReason,
+    Invoice,
     InvoiceStatus,
+    Payment,
     PaymentMethodKind,
     PaymentStatus,
+    Refund,
     RefundDestination,
     RefundReason,
     RefundStatus,
@@ -166,8 +170,29 @@ def _choice_filter(label, any_label, choices, **kwargs):
     )
 
 
-def _currency_filter():
-    return _choice_filter("Currency", "Any currency", settings.CURRENCY_CHOICES)
+class InUseSelect(forms.Select):
+    """A select offering only the choices ``in_use()`` names (and the empty
+    and the chosen one), asked when it is drawn: a currency filter lists the
+    currencies the list has rows in, while any configured one still parses
+    (a link to a currency with no rows shows an empty list, not an error)."""
+
+    def __init__(self, in_use, **kwargs):
+        super().__init__(**kwargs)
+        self.in_use = in_use
+
+    def get_context(self, name, value, attrs):
+        shown = {"", *self.in_use(), *(str(v) for v in self.format_value(value))}
+        self.choices = [choice for choice in self.choices if str(choice[0]) in shown]
+        return super().get_context(name, value, attrs)
+
+
+def _currency_filter(model):
+    return _choice_filter(
+        "Currency",
+        "Any currency",
+        settings.CURRENCY_CHOICES,
+        widget=InUseSelect(lambda: selectors.currencies_in_use(model)),
+    )
 
 
 def _customer_filter(field_name):
@@ -187,7 +212,7 @@ class InvoiceFilterSet(ListFilterSet):
         [*InvoiceStatus.choices, (selectors.OVERDUE, "Overdue")],
         method="by_status",
     )
-    currency = _currency_filter()
+    currency = _currency_filter(Invoice)
     issued_from = DateBoundFilter("issue_date", "gte", label="Issued from")
     issued_to = DateBoundFilter("issue_date", "lte", label="Issued to")
     customer = _customer_filter("customer")
@@ -212,7 +237,7 @@ class PaymentFilterSet(ListFilterSet):
     q = SearchFilter(selectors.payment_search_q, placeholder="Invoice number or customer name")
     status = _choice_filter("Status", "Any status", PaymentStatus.choices)
     method = _choice_filter("Method", "Any method", PaymentMethodKind.choices)
-    currency = _currency_filter()
+    currency = _currency_filter(Payment)
     paid_from = DateBoundFilter("paid_at", "gte", label="Paid from")
     paid_to = DateBoundFilter("paid_at", "lte", label="Paid to")
     customer = _customer_filter("invoice__customer")
@@ -244,7 +269,7 @@ class RefundFilterSet(ListFilterSet):
     status = _choice_filter("Status", "Any status", RefundStatus.choices)
     destination = _choice_filter("Where to", "Anywhere", RefundDestination.choices)
     reason = _choice_filter("Reason", "Any reason", RefundReason.choices)
-    currency = _currency_filter()
+    currency = _currency_filter(Refund)
     refunded_from = DayBoundFilter("created_at", "gte", label="Refunded from")
     refunded_to = DayBoundFilter("created_at", "lte", label="Refunded to")
     customer = _customer_filter("payment__invoice__customer")
@@ -258,7 +283,7 @@ class CreditNoteFilterSet(ListFilterSet):
 
     q = SearchFilter(selectors.credit_note_search_q, placeholder="Number, invoice or customer name")
     reason = _choice_filter("Reason", "Any reason", CreditNoteReason.choices)
-    currency = _currency_filter()
+    currency = _currency_filter(CreditNote)
     issued_from = DateBoundFilter("issue_date", "gte", label="Issued from")
     issued_to = DateBoundFilter("issue_date", "lte", label="Issued to")
     customer = _customer_filter("invoice__customer")

@@ -5,7 +5,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -50,6 +52,24 @@ def customer_credit(*, customer, currency):
     code = currency_code(currency)
     balance = MoneyBalance.objects.filter(customer=customer, currency=code).first()
     return balance.amount if balance is not None else zero(code)
+
+
+def currencies_in_use(model):
+    """The currencies (of ``settings.CURRENCIES``) ``model`` has rows in, in that
+    order: what a list's currency filter offers. One query of one index probe per
+    currency (the models' ``(currency, id)`` indexes), however many rows there
+    are: ``SELECT DISTINCT currency`` would read them all."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = connection.ops.quote_name(model._meta.get_field("currency").column)
+    codes = " UNION ALL ".join("SELECT %s AS code" for _ in settings.CURRENCIES)
+    sql = (
+        f"SELECT code FROM ({codes}) AS currencies "
+        f"WHERE EXISTS (SELECT 1 FROM {table} WHERE {table}.{column} = currencies.code)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(settings.CURRENCIES))
+        found = {row[0] for row in cursor.fetchall()}
+    return [code for code in settings.CURRENCIES if code in found]
 
 
 # -- pages of rows -----------------------------------------------------------------
@@ -202,10 +222,12 @@ def invoice_lines(*, invoice):
 
 
 def invoice_payments(*, invoice):
-    """The invoice's payments, oldest first, each with its refunds and saved method."""
+    """The invoice's payments, oldest first, each with its refunds and saved method,
+    ``payment.invoice`` being ``invoice`` itself and whether it is the latest
+    charge attempt known (``Payment.can_retry`` asks both), with no query per row."""
     refunds = Refund.objects.select_related("created_by").order_by("created_at", "id")
     return (
-        Payment.objects.filter(invoice=invoice)
+        invoice.payments.with_latest_attempt()
         .select_related("payment_method", "created_by", "voided_by")
         .prefetch_related(Prefetch("refunds", queryset=refunds))
         .order_by("created_at", "id")
@@ -421,10 +443,11 @@ def customer_payable_invoices(*, customer, currency):
 
 
 def customer_ledger(*, customer, limit=100):
-    """The latest ledger entries of all the customer's balances, newest first."""
+    """The latest ledger entries of all the customer's balances, newest first,
+    with the refund an entry came from (its reason and notes are the entry's)."""
     return (
         BalanceEntry.objects.filter(balance__customer=customer)
-        .select_related("created_by", "invoice", "credit_note")
+        .select_related("created_by", "invoice", "credit_note", "refund")
         .order_by("-pk")[:limit]
     )
 
@@ -533,13 +556,12 @@ def _by_invoice_search_q(search, *, own_number=None, via="invoice"):
 
 
 def charges_due_for_retry(*, max_attempts, spacing, now=None):
-    """The failed charges to retry now: the last charge attempt of each open invoice
-    with nothing in flight, when it failed at least ``spacing`` ago and the invoice
-    has had at most ``max_attempts`` failed attempts (the first and its retries)."""
+    """The failed charges to retry now: those ``Payment.can_retry`` allows (the
+    invoice's latest attempt, something payable; ``PaymentQuerySet.retryable``)
+    with nothing in flight on the invoice, when it failed at least ``spacing`` ago
+    and the invoice has had at most ``max_attempts`` failed attempts (the first
+    and its retries)."""
     now = now or timezone.now()
-    attempts = Payment.objects.filter(
-        invoice=OuterRef("invoice_id"), method=PaymentMethodKind.SAVED_METHOD
-    ).order_by("-created_at", "-id")
     failures = (
         Payment.objects.filter(
             invoice=OuterRef("invoice_id"),
@@ -551,14 +573,8 @@ def charges_due_for_retry(*, max_attempts, spacing, now=None):
         .values("n")
     )
     return (
-        Payment.objects.filter(
-            method=PaymentMethodKind.SAVED_METHOD,
-            status=PaymentStatus.FAILED,
-            created_at__lte=now - spacing,
-            invoice__status__in=PAYABLE_STATUSES,
-            invoice__amount_pending=0,
-            pk=Subquery(attempts.values("pk")[:1]),
-        )
+        Payment.objects.retryable()
+        .filter(created_at__lte=now - spacing, invoice__amount_pending=0)
         .annotate(failures=Subquery(failures))
         .filter(failures__lte=max_attempts)
         .select_related("invoice__customer", "payment_method")

@@ -74,6 +74,11 @@ urlpatterns = [
     path("payments/<int:pk>/refund/", refunds.payment_refund, name="payment_refund"),
     path("payments/<int:pk>/void/", payments.payment_void, name="payment_void"),
     path("payments/<int:pk>/retry/", payments.payment_retry, name="payment_retry"),
+    path(
+        "payments/<int:pk>/check-status/",
+        payments.payment_check_status,
+        name="payment_check_status",
+    ),
     path("payments/export.csv", exports.payment_export, name="payment_export"),
     path("refunds/", refunds.refund_list, name="refund_list"),
     path("refunds/export.csv", exports.refund_export, name="refund_export"),

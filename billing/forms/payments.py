@@ -9,9 +9,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from billing.errors import BillingError
 from billing.forms.fields import ISO_DATE, IdempotentForm, MoneyField, amount_initial
 from billing.models import EXTERNAL_METHODS, NOTE_MAX_LENGTH, PaymentMethod, PaymentMethodKind
 from billing.money import format_money, normalize
+from billing.services._common import payment_date
 from billing.templatetags.billing import card, card_expired
 
 
@@ -36,6 +38,9 @@ class PaymentRecordForm(IdempotentForm):
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": ISO_DATE},
     )
+    # Shown once the payment date is before the invoice's issue date
+    # (``Invoice.predates``): such a date is recorded only when confirmed.
+    date_confirmed = forms.BooleanField(label="The payment date is right", required=False)
     method = forms.ChoiceField(
         label="Method", choices=[(m.value, m.label) for m in EXTERNAL_METHODS]
     )
@@ -102,6 +107,17 @@ class PaymentRecordForm(IdempotentForm):
 
     def clean(self):
         data = super().clean()
+        paid_at = data.get("paid_at")
+        if self.date_needs_confirming(paid_at) and not data["date_confirmed"]:
+            self.add_error(
+                "paid_at",
+                ValidationError(
+                    f"{paid_at:%d %b %Y} is before invoice {self.invoice} was issued "
+                    f"({self.invoice.issue_date:%d %b %Y}). If that is right (a deposit, "
+                    "an early payment), tick “The payment date is right” and record it.",
+                    code="date_before_issue",
+                ),
+            )
         amount = data.get("amount")
         data["excess_to_credit"] = bool(
             amount is not None and data.get("excess_to_credit") and amount > self.payable
@@ -126,6 +142,28 @@ class PaymentRecordForm(IdempotentForm):
     def payment_reference(self):
         data = self.cleaned_data
         return "" if data["method"] == PaymentMethodKind.BANK_TRANSFER else data["reference"]
+
+    def date_needs_confirming(self, day):
+        """A date before the invoice's issue date that the service would take:
+        one beyond its hard limits gets the service's refusal, not a warning
+        to confirm first."""
+        if day is None or not self.invoice.predates(day):
+            return False
+        try:
+            payment_date(day)
+        except BillingError:
+            return False
+        return True
+
+    @property
+    def date_predates_issue(self):
+        """The typed date is before the invoice's issue date: the confirmation
+        box is shown."""
+        try:
+            day = self.fields["paid_at"].clean(self["paid_at"].value())
+        except ValidationError:
+            return False
+        return self.date_needs_confirming(day)
 
     @cached_property
     def typed_amount(self):
@@ -211,3 +249,9 @@ class PaymentRetryForm(IdempotentForm):
         super().__init__(*args, **kwargs)
         self.payment = payment
         self.amount = payment.retry_amount
+
+
+class PaymentCheckStatusForm(forms.Form):
+    """Confirms asking the gateway about a payment's pending charge or refunds
+    (services.payment_check_status). Asking twice is harmless: a settled record
+    is left as it is, so it needs no idempotency key."""

@@ -59,6 +59,9 @@ class CreditNote(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [
+            # Which currencies have rows (selectors.currencies_in_use), and a list
+            # filtered by currency, newest first.
+            models.Index(fields=["currency", "id"], name="credit_note_currency_id"),
             # The credit notes list filtered by date is sorted by (issue_date, id).
             models.Index(fields=["issue_date", "id"], name="credit_note_issue_date_id"),
         ]

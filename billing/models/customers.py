@@ -35,6 +35,31 @@ class Customer(models.Model):
         return reverse("billing:customer_detail", args=[self.pk])
 
 
+# Gateways name card brands by code ("visa", "jcb"); people read them so.
+BRANDS = {
+    "amex": "American Express",
+    "diners": "Diners Club",
+    "discover": "Discover",
+    "jcb": "JCB",
+    "mastercard": "Mastercard",
+    "unionpay": "UnionPay",
+    "visa": "Visa",
+}
+
+
+def brand_label(brand):
+    """A card brand as people write it: "visa" → "Visa", "jcb" → "JCB"; a brand
+    typed by a person ("Visa") stays as typed."""
+    brand = (brand or "").strip()
+    return BRANDS.get(brand.lower(), brand)
+
+
+def card_label(brand, last4):
+    """A card as every page, message and timeline entry writes it:
+    "Visa •••• 4242" (the brand alone without last 4 digits)."""
+    return f"{brand_label(brand)} •••• {last4}" if last4 else brand_label(brand)
+
+
 class GatewayName(models.TextChoices):
     """The payment gateways a saved method can belong to (billing.gateways)."""
 
@@ -83,7 +108,7 @@ class PaymentMethod(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.brand} •••• {self.last4}"
+        return card_label(self.brand, self.last4)
 
     @property
     def is_removed(self):

@@ -101,6 +101,9 @@ class Invoice(models.Model):
         ordering = ["-id"]
         permissions = PERMISSIONS
         indexes = [
+            # Which currencies have rows (selectors.currencies_in_use), and a list
+            # filtered by currency, newest first.
+            models.Index(fields=["currency", "id"], name="invoice_currency_id"),
             models.Index(fields=["status", "due_date"], name="invoice_status_due"),
             models.Index(fields=["customer", "status"], name="invoice_customer_status"),
             # The invoice list (newest first by id; benchmarks/invoice_list.py):
@@ -186,6 +189,13 @@ class Invoice(models.Model):
     def can_take_payment(self):
         """Something can be charged, paid from credit or retried on it now."""
         return self.payable_now.amount > 0
+
+    def predates(self, day):
+        """Whether ``day`` (a payment's date) is before the invoice was issued:
+        allowed (a deposit, an early payment) but unusual enough that the back
+        office asks the clerk to confirm it; the hard limits on a payment date
+        are the service's (``services._common.payment_date``)."""
+        return self.issue_date is not None and day < self.issue_date
 
     @property
     def creditable(self):

@@ -1,7 +1,7 @@
 import uuid
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Upper
 from django.urls import reverse
 from moneyed import Money
@@ -14,6 +14,8 @@ from billing.models._base import (
     note_length,
     same_currency,
 )
+from billing.models.customers import card_label
+from billing.models.invoices import PAYABLE_STATUSES
 from billing.models.refunds import RefundDestination
 from billing.money import money_field
 
@@ -43,6 +45,32 @@ EXTERNAL_METHODS = (
     PaymentMethodKind.CARD,
     PaymentMethodKind.OTHER,
 )
+
+
+class PaymentQuerySet(models.QuerySet):
+    def with_latest_attempt(self):
+        """Each payment annotated with ``latest_attempt_id``: its invoice's latest
+        charge of a saved method (``Payment.is_latest_attempt`` reads it), in one
+        subquery rather than a query per row."""
+        latest = Payment.objects.filter(
+            invoice=OuterRef("invoice_id"), method=PaymentMethodKind.SAVED_METHOD
+        ).order_by(*LATEST_FIRST)
+        return self.annotate(latest_attempt_id=Subquery(latest.values("pk")[:1]))
+
+    def retryable(self):
+        """The SQL twin of ``Payment.can_retry``."""
+        return self.with_latest_attempt().filter(
+            status=PaymentStatus.FAILED,
+            method=PaymentMethodKind.SAVED_METHOD,
+            pk=F("latest_attempt_id"),
+            # Invoice.objects.can_take_payment(), on the joined invoice.
+            invoice__status__in=PAYABLE_STATUSES,
+            invoice__amount_due__gt=F("invoice__amount_pending"),
+        )
+
+
+# The order of an invoice's charge attempts, the latest first.
+LATEST_FIRST = ("-created_at", "-id")
 
 
 class Payment(models.Model):
@@ -93,9 +121,14 @@ class Payment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = actor_field()
 
+    objects = PaymentQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            # Which currencies have rows (selectors.currencies_in_use), and a list
+            # filtered by currency, newest first.
+            models.Index(fields=["currency", "id"], name="payment_currency_id"),
             models.Index(fields=["status", "created_at"], name="payment_status_created"),
             # The payments list filtered by payment date is sorted by (paid_at, id).
             models.Index(fields=["paid_at", "id"], name="payment_paid_at_id"),
@@ -136,6 +169,23 @@ class Payment(models.Model):
 
     def get_absolute_url(self):
         return reverse("billing:payment_detail", args=[self.pk])
+
+    @property
+    def method_description(self):
+        """How it was paid, with the detail a clerk recognises it by, written the
+        same way on every page, toast, timeline entry and export: "Cheque #123",
+        "Card terminal: Visa •••• 4242", "Bank transfer (ref TRX-1)",
+        "Visa •••• 4242" (a saved method; reads ``self.payment_method``)."""
+        label = self.get_method_display()
+        if self.method == PaymentMethodKind.CHEQUE and self.cheque_number:
+            return f"Cheque #{self.cheque_number}"
+        if self.method == PaymentMethodKind.CARD and self.card_last4:
+            return f"{label}: {card_label(self.card_brand, self.card_last4)}"
+        if self.method == PaymentMethodKind.BANK_TRANSFER and self.bank_reference:
+            return f"{label} (ref {self.bank_reference})"
+        if self.method == PaymentMethodKind.SAVED_METHOD and self.payment_method_id:
+            return str(self.payment_method)
+        return label
 
     # The rules every door asks; the services ask them too, on the locked row.
 
@@ -199,10 +249,47 @@ class Payment(models.Model):
         )
 
     @property
+    def can_check_status(self):
+        """A charge, or a refund of it through the gateway, waits for the
+        gateway's answer: "Check status" asks it (``services.payment_check_status``,
+        the code ``reconcile_payments`` runs). Reads ``self.refunds``, prefetched
+        on the invoice page."""
+        if self.status == PaymentStatus.PENDING and self.is_gateway:
+            return True
+        return self.is_gateway and any(refund.can_check_status for refund in self.refunds.all())
+
+    @property
+    def is_latest_attempt(self):
+        """Whether this is its invoice's latest charge of a saved method. Read
+        from ``PaymentQuerySet.with_latest_attempt`` when the row was loaded so,
+        else one query."""
+        latest = getattr(self, "latest_attempt_id", None)
+        if latest is None:
+            latest = (
+                Payment.objects.filter(
+                    invoice_id=self.invoice_id, method=PaymentMethodKind.SAVED_METHOD
+                )
+                .order_by(*LATEST_FIRST)
+                .values_list("pk", flat=True)
+                .first()
+            )
+        return latest == self.pk
+
+    @property
+    def is_retryable_attempt(self):
+        """The payment's own part of ``can_retry``: a failed charge of a saved
+        method that no later attempt followed. A retry charges the same card, so
+        an older failure (declined twice, then paid with another card) is never
+        offered again: retrying it would charge the declined card."""
+        return self.status == PaymentStatus.FAILED and self.is_gateway and self.is_latest_attempt
+
+    @property
     def can_retry(self):
-        """A failed charge of a saved method; charging again also needs the
-        invoice to take payment (``Invoice.can_take_payment``)."""
-        return self.status == PaymentStatus.FAILED and self.is_gateway
+        """May it be charged again now: ``is_retryable_attempt`` and its invoice
+        ``can_take_payment`` (reads ``self.invoice``). ``services.payment_retry``
+        asks both on the locked invoice; ``PaymentQuerySet.retryable`` is the SQL
+        twin."""
+        return self.is_retryable_attempt and self.invoice.can_take_payment
 
     @property
     def retry_amount(self):

@@ -73,6 +73,8 @@ class Refund(models.Model):
         indexes = [
             # The refunds list filtered by date is sorted by (created_at, id).
             models.Index(fields=["created_at", "id"], name="refund_created_at_id"),
+            # The currency filter offers only currencies in use (selectors.currencies_in_use).
+            models.Index(fields=["currency", "id"], name="refund_currency_id"),
         ]
         constraints = [
             note_length("refund", "notes"),
@@ -82,3 +84,12 @@ class Refund(models.Model):
 
     def __str__(self):
         return f"Refund #{self.pk}"
+
+    @property
+    def can_check_status(self):
+        """Waiting for the gateway's answer (a timeout, a crash between the
+        phases): "Check status" asks it (``services.payment_check_status``)."""
+        return (
+            self.status == RefundStatus.PENDING
+            and self.destination == RefundDestination.ORIGINAL_METHOD
+        )

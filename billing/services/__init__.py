@@ -29,7 +29,7 @@ from billing.services.invoices import (
     invoice_void,
 )
 from billing.services.payments import payment_record, payment_record_check, payment_void
-from billing.services.reconcile import reconcile_pending
+from billing.services.reconcile import payment_check_status, reconcile_pending
 from billing.services.refunds import payment_refund
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "invoice_update_lines",
     "invoice_void",
     "payment_charge",
+    "payment_check_status",
     "payment_method_add",
     "payment_method_remove",
     "payment_method_update",

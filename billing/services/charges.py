@@ -243,24 +243,48 @@ def payment_retry(*, payment, actor, idempotency_key=None):
     """Charge again after a failed attempt: a new payment on the same saved method,
     for the failed amount or what is payable now if that is less.
 
-    Raises ``invalid_state`` unless ``payment`` is a failed charge, plus what
-    ``payment_charge`` raises.
+    Only the invoice's latest attempt, when it failed (``Payment.can_retry``),
+    asked on the locked invoice: every attempt is created under that lock, so
+    none can slip in between. Raises ``invalid_state`` for a payment that is not
+    a failed charge or that a later attempt followed, plus what
+    ``payment_charge`` raises (``invoice_not_payable``, ``overpayment`` when
+    nothing can be charged now). Locks: invoice (phase 1), invoice and payment
+    (phase 3).
     """
     permissions.require(actor, permissions.CHARGE)
-    if not payment.can_retry:
-        raise BillingError(
-            ErrorCode.INVALID_STATE,
-            f"This payment is {payment.get_status_display().lower()}; only a failed charge "
-            "can be retried.",
-        )
-    payment.invoice = Invoice.objects.get(pk=payment.invoice_id)
-    return payment_charge(
-        invoice=payment.invoice,
-        actor=actor,
-        amount=payment.retry_amount,
-        payment_method=payment.payment_method,
-        idempotency_key=idempotency_key,
-    )
+    attempt, replayed = _begin_retry(payment, actor, idempotency_key)
+    if replayed:
+        return attempt
+    return complete_charge(attempt, actor)
+
+
+@transaction.atomic(durable=True)
+def _begin_retry(failed, actor, idempotency_key):
+    key = Idempotency("payment_retry", idempotency_key, dict(payment=failed.pk), actor)
+    if key.claim():
+        return key.replay, True
+    invoice = locks.lock_invoice(failed.invoice_id)
+    # A failed payment never changes again; which attempt is the latest is
+    # settled under the invoice's lock.
+    failed = Payment.objects.select_related("payment_method").get(pk=failed.pk)
+    failed.invoice = invoice
+    if not failed.is_retryable_attempt:
+        if failed.status == PaymentStatus.FAILED and failed.is_gateway:
+            message = (
+                f"A later charge was made on invoice {invoice} after this one; only the "
+                "latest failed attempt can be retried."
+            )
+        else:
+            message = (
+                f"This payment is {failed.get_status_display().lower()}; only a failed "
+                "charge can be retried."
+            )
+        raise BillingError(ErrorCode.INVALID_STATE, message)
+    # The invoice's part of can_retry, with start_charge's own codes.
+    ensure_payable(invoice)
+    gateway_for(failed.payment_method)
+    attempt = start_charge(invoice, failed.payment_method, failed.retry_amount, actor)
+    return key.finish(attempt), False
 
 
 @transaction.atomic(durable=True)

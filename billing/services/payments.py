@@ -227,7 +227,7 @@ def record_payment(
         InvoiceEventKind.PAYMENT_RECORDED,
         actor,
         amount=amount,
-        message=payment.get_method_display(),
+        message=payment.method_description,
     )
     # The common case, an amount within what is payable, is one statement on
     # PostgreSQL (_one_statement); the rest, and every refusal, is found out here.

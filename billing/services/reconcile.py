@@ -7,6 +7,10 @@ taken → succeeded; no record at the gateway → failed; the gateway cannot tel
 left for the next run. It settles through ``settle_charge``/``settle_refund``,
 which lock the rows and ignore a record that is no longer pending, so it is safe
 beside staff work and beside another run of itself.
+
+``payment_check_status`` is the same look-up for one payment, at once ("Check
+status" on the invoice page); ``manage.py reconcile_periodically`` runs
+``reconcile_pending`` every minute beside ``make run``'s server.
 """
 
 import datetime
@@ -16,10 +20,17 @@ from django.conf import settings
 from django.utils import timezone
 
 from billing import permissions
-from billing.errors import BillingError
+from billing.errors import BillingError, ErrorCode
 from billing.gateways import get_gateway
 from billing.gateways.base import FAILED, GatewayCharge, GatewayError, GatewayRefund
-from billing.models import Payment, PaymentMethodKind, PaymentStatus, Refund, RefundStatus
+from billing.models import (
+    Payment,
+    PaymentMethodKind,
+    PaymentStatus,
+    Refund,
+    RefundDestination,
+    RefundStatus,
+)
 from billing.services.charges import record_charge_outcome
 from billing.services.refunds import record_refund_outcome
 
@@ -58,7 +69,43 @@ def reconcile_pending(*, actor, older_than=None, dry_run=False):
     return report
 
 
-def _reconcile_charge(payment, actor, dry_run, report):
+def payment_check_status(*, payment, actor):
+    """Ask the gateway now about a payment's pending charge and its pending
+    gateway refunds, and settle what it answers, through the code
+    ``reconcile_pending`` runs (one record at a time, the same locks).
+
+    Found at the gateway: settled whatever its age. Not found: failed only once
+    it has been pending for ``BILLING_RECONCILE_AFTER_SECONDS``, as in
+    ``reconcile_pending`` (a call still in flight could yet land); younger, it
+    is left pending and the report says so. Returns a Reconciliation.
+    Raises ``permission_denied``, ``invalid_state`` when nothing of the payment
+    waits for the gateway.
+    """
+    permissions.require(actor, permissions.CHARGE)
+    payment = Payment.objects.select_related("payment_method", "invoice").get(pk=payment.pk)
+    refunds = list(
+        payment.refunds.filter(
+            status=RefundStatus.PENDING, destination=RefundDestination.ORIGINAL_METHOD
+        ).order_by("pk")
+    )
+    charge_pending = payment.status == PaymentStatus.PENDING and payment.is_gateway
+    if not charge_pending and not refunds:
+        raise BillingError(
+            ErrorCode.INVALID_STATE,
+            f"Nothing of payment #{payment.pk} is waiting for the gateway: it is "
+            f"{payment.get_status_display().lower()}.",
+        )
+    cutoff = timezone.now() - datetime.timedelta(seconds=settings.BILLING_RECONCILE_AFTER_SECONDS)
+    report = Reconciliation()
+    if charge_pending:
+        _reconcile_charge(payment, actor, False, report, judge_missing=payment.created_at <= cutoff)
+    for refund in refunds:
+        refund.payment = payment
+        _reconcile_refund(refund, actor, False, report, judge_missing=refund.created_at <= cutoff)
+    return report
+
+
+def _reconcile_charge(payment, actor, dry_run, report, judge_missing=True):
     def look_up(gateway):
         return gateway.find_charge(idempotency_key=str(payment.gateway_key))
 
@@ -70,11 +117,19 @@ def _reconcile_charge(payment, actor, dry_run, report):
     )
     name = f"payment #{payment.pk} ({payment.invoice})"
     _reconcile(
-        payment, payment, look_up, not_found, record_charge_outcome, name, actor, dry_run, report
+        payment,
+        payment,
+        look_up,
+        not_found if judge_missing else None,
+        record_charge_outcome,
+        name,
+        actor,
+        dry_run,
+        report,
     )
 
 
-def _reconcile_refund(refund, actor, dry_run, report):
+def _reconcile_refund(refund, actor, dry_run, report, judge_missing=True):
     payment = refund.payment
 
     def look_up(gateway):
@@ -90,18 +145,34 @@ def _reconcile_refund(refund, actor, dry_run, report):
     )
     name = f"refund #{refund.pk} of payment #{payment.pk} ({payment.invoice})"
     _reconcile(
-        refund, payment, look_up, not_found, record_refund_outcome, name, actor, dry_run, report
+        refund,
+        payment,
+        look_up,
+        not_found if judge_missing else None,
+        record_refund_outcome,
+        name,
+        actor,
+        dry_run,
+        report,
     )
 
 
 def _reconcile(record, payment, look_up, not_found, record_outcome, name, actor, dry_run, report):
     """Ask the payment's gateway about ``record`` (``look_up``; None means it never
-    happened: ``not_found``) and record the answer, unless the gateway cannot tell."""
+    happened: ``not_found``) and record the answer, unless the gateway cannot tell
+    (or, with ``not_found`` None, it is too soon to call a missing record failed)."""
     try:
         outcome = look_up(get_gateway(payment.payment_method.gateway)) or not_found
     except GatewayError as exc:
         report.left_pending += 1
         report.lines.append(f"{name}: left pending, the gateway cannot tell yet ({exc.message})")
+        return
+    if outcome is None:
+        report.left_pending += 1
+        report.lines.append(
+            f"{name}: left pending, the gateway has no record of it yet; it is too recent "
+            "to call it failed"
+        )
         return
     line = f"{name}: {outcome.status}"
     if not dry_run:

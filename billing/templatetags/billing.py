@@ -13,20 +13,10 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
-from billing.models import PaymentMethodKind
+from billing.models.customers import brand_label, card_label
 from billing.money import format_money
 
 register = template.Library()
-
-BRANDS = {
-    "amex": "American Express",
-    "diners": "Diners Club",
-    "discover": "Discover",
-    "jcb": "JCB",
-    "mastercard": "Mastercard",
-    "unionpay": "UnionPay",
-    "visa": "Visa",
-}
 
 
 @register.filter
@@ -73,32 +63,20 @@ def number(value):
 @register.filter
 def card_brand(brand):
     """A gateway's brand code as people write it: "visa" → "Visa", "jcb" → "JCB"."""
-    brand = (brand or "").strip()
-    return BRANDS.get(brand.lower(), brand)
+    return brand_label(brand)
 
 
 @register.filter
 def card(brand, last4):
     """``{{ method.brand|card:method.last4 }}`` → "Visa •••• 4242"."""
-    return f"{card_brand(brand)} •••• {last4}" if last4 else card_brand(brand)
+    return card_label(brand, last4)
 
 
 @register.filter
 def payment_method(payment):
-    """How a payment was made, with the detail a clerk recognises it by:
-    "Cheque #123", "Card terminal: Visa •••• 4242", "Bank transfer (ref TRX-1)"."""
-    method = payment.method
-    label = payment.get_method_display()
-    if method == PaymentMethodKind.CHEQUE and payment.cheque_number:
-        return f"Cheque #{payment.cheque_number}"
-    if method == PaymentMethodKind.CARD and payment.card_last4:
-        return f"{label}: {card(payment.card_brand, payment.card_last4)}"
-    if method == PaymentMethodKind.BANK_TRANSFER and payment.bank_reference:
-        return f"{label} (ref {payment.bank_reference})"
-    if method == PaymentMethodKind.SAVED_METHOD and payment.payment_method_id:
-        saved = payment.payment_method
-        return card(saved.brand, saved.last4)
-    return label
+    """How a payment was made (``Payment.method_description``): "Cheque #123",
+    "Card terminal: Visa •••• 4242", "Bank transfer (ref TRX-1)"."""
+    return payment.method_description
 
 
 @register.filter

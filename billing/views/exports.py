@@ -13,6 +13,16 @@ them exactly. Codes (status, method, reason) are the models' stable values,
 not their labels.
 Every cell that starts like a formula is defused (``safe_cell``).
 
+A payment's row carries what the clerk typed about how it was paid: the
+method's details in their own columns (``cheque_number``, ``bank_reference``,
+``card_brand`` and ``card_last4``, for a saved card too) and its description as
+the pages write it (``method_details``: "Cheque #104233"); ``reference`` is the
+reference the clerk typed, which for a bank transfer is the bank's.
+
+The file starts with a UTF-8 byte order mark: without it Excel reads a CSV in
+the machine's legacy code page and shows "BÃ¤ckerei MÃ¼ller"; spreadsheets,
+Python's ``utf-8-sig`` and accounting imports skip it.
+
 An export never ends early without saying so. Its filters are checked before
 anything is sent: one that does not parse is a 400 naming it (the list page
 drops it, but a file that silently holds more rows than asked is worse than
@@ -31,11 +41,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from billing.filters import CreditNoteFilterSet, PaymentFilterSet, RefundFilterSet
+from billing.models.customers import brand_label
 from billing.money import normalize
 from billing.views._htmx import staff_required
 
 # Rows fetched per round trip (PostgreSQL streams them with a server-side cursor).
 CHUNK_SIZE = 2000
+
+# Excel takes a CSV for UTF-8 only when it starts with the byte order mark.
+BOM = "\ufeff"
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV
 # injection, OWASP): prefixed with a single quote, it is only text.
@@ -50,6 +64,11 @@ PAYMENT_COLUMNS = (
     "customer_id",
     "customer",
     "method",
+    "method_details",
+    "cheque_number",
+    "bank_reference",
+    "card_brand",
+    "card_last4",
     "status",
     "currency",
     "amount",
@@ -142,7 +161,7 @@ def _csv_response(filename, header, rows):
     first = next(rows, None)
 
     def lines():
-        yield writer.writerow(header)
+        yield BOM + writer.writerow(header)
         if first is None:
             return
         yield writer.writerow([safe_cell(cell) for cell in first])
@@ -168,6 +187,15 @@ def _local(moment):
     return timezone.localtime(moment).isoformat(timespec="seconds")
 
 
+def _card(payment):
+    """(brand, last 4) of the card paid with: a card terminal's as typed, a saved
+    method's (its brand as people write it), or blanks."""
+    if payment.payment_method_id:
+        saved = payment.payment_method
+        return brand_label(saved.brand), saved.last4
+    return payment.card_brand, payment.card_last4
+
+
 @require_safe
 @staff_required
 def payment_export(request):
@@ -186,12 +214,16 @@ def payment_export(request):
             payment.invoice.customer_id,
             payment.invoice.customer.name,
             payment.method,
+            payment.method_description,
+            payment.cheque_number,
+            payment.bank_reference,
+            *_card(payment),
             payment.status,
             payment.currency,
             plain_amount(payment.amount),
             plain_amount(payment.amount_refunded),
             plain_amount(payment.amount_to_credit),
-            payment.reference,
+            payment.reference or payment.bank_reference,
             payment.created_by.get_username(),
         )
         for payment in payments.iterator(chunk_size=CHUNK_SIZE)

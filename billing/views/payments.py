@@ -14,6 +14,7 @@ from billing.errors import ErrorCode
 from billing.filters import PaymentFilterSet
 from billing.forms.payments import (
     PaymentChargeForm,
+    PaymentCheckStatusForm,
     PaymentRecordForm,
     PaymentRetryForm,
     PaymentVoidForm,
@@ -88,6 +89,7 @@ RECORD_TEMPLATE = "billing/modals/payment_record.html"
 CHARGE_TEMPLATE = "billing/modals/payment_charge.html"
 VOID_TEMPLATE = "billing/modals/payment_void.html"
 RETRY_TEMPLATE = "billing/modals/payment_retry.html"
+CHECK_STATUS_TEMPLATE = "billing/modals/payment_check_status.html"
 
 # The part of the record form that says what happens above or below the due;
 # htmx posts the form to the same URL aimed at it while the amount is typed.
@@ -260,7 +262,7 @@ def payment_record(request, pk):
             actor=request.user,
         )
         amount, method = format_money(payment.amount), payment_method_label(payment)
-        message = f"Recorded {amount} ({method}) on {invoice}."
+        message = f"Recorded {amount} on {invoice}: {method}."
         if payment.amount_to_credit.amount:
             message += f" {format_money(payment.amount_to_credit)} went to customer credit."
         if data["write_off_remainder"]:
@@ -337,3 +339,27 @@ def payment_retry(request, pk):
         return charge_outcome(request, attempt, RETRY_TEMPLATE, context)
 
     return modal_action(request, RETRY_TEMPLATE, context, perform, error_code=True)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+@permission_or_403(permissions.CHARGE)
+def payment_check_status(request, pk):
+    """Ask the gateway now what became of a pending charge or gateway refund (the
+    look-up ``reconcile_payments`` makes) and settle what it answers."""
+    payment = get_payment(pk)
+    form = PaymentCheckStatusForm(form_data(request))
+    context = {"invoice": payment.invoice, "payment": payment, "form": form}
+
+    def perform(data):
+        report = services.payment_check_status(payment=payment, actor=request.user)
+        answers = " ".join(f"{line[:1].upper()}{line[1:]}." for line in report.lines)
+        return action_done(
+            request,
+            message=f"Asked the gateway. {answers}",
+            redirect_to=payment.invoice.get_absolute_url(),
+            events=(INVOICE_CHANGED, CUSTOMER_CHANGED),
+            level="warning" if report.left_pending else "success",
+        )
+
+    return modal_action(request, CHECK_STATUS_TEMPLATE, context, perform, error_code=True)

@@ -10,6 +10,9 @@
  * - Data events (invoice-changed, customer-changed) need no code here: each
  *   region listens with hx-trigger="invoice-changed from:body" and refetches itself.
  * - Scrolling cards: a card whose table overflows sideways gets a Tab stop.
+ * - Focus after a modal: back to the button that opened it, found again by its
+ *   URL once its region was fetched anew; if the action removed the button, to
+ *   that region. Never left on <body>.
  */
 (function () {
   "use strict";
@@ -25,6 +28,41 @@
       var first = dialog.querySelector("[autofocus], input:not([type=hidden]), select, textarea, button");
       if (first) first.focus();
     }
+  }
+
+  // The button that opened the modal: {element, url, region id}. Kept a few
+  // seconds after the modal closes, while the regions the action changed are
+  // swapped in (which replaces the button with a new one).
+  var opener = null;
+  var FOCUS_WINDOW_MS = 5000;
+
+  function rememberOpener(element) {
+    var region = element.closest("[id]:not(#modal)");
+    opener = {
+      element: element,
+      url: element.getAttribute("hx-get"),
+      region: region ? region.id : null,
+      until: null,
+    };
+  }
+
+  function returnFocus() {
+    if (!opener) return;
+    if (opener.until !== null && Date.now() > opener.until) {
+      opener = null;
+      return;
+    }
+    var active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) return;
+    var target = opener.element.isConnected ? opener.element : null;
+    if (!target && opener.url) {
+      target = document.querySelector('[hx-get="' + CSS.escape(opener.url) + '"]');
+    }
+    if (!target && opener.region) {
+      target = document.getElementById(opener.region);
+      if (target && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    }
+    if (target) target.focus();
   }
 
   function closeModal() {
@@ -59,8 +97,25 @@
     var container = modalContainer();
     if (container && event.target.tagName === "DIALOG" && container.contains(event.target)) {
       container.replaceChildren();
+      if (opener) {
+        opener.until = Date.now() + FOCUS_WINDOW_MS;
+        returnFocus();
+      }
     }
   }, true);  // "close" does not bubble: listen in the capture phase.
+
+  // A modal's opener: a link or button aimed at #modal.
+  document.addEventListener("click", function (event) {
+    var element = event.target.closest('[hx-target="#modal"]');
+    if (element) rememberOpener(element);
+  }, true);
+
+  // A region swapped in after the modal closed may have replaced the opener,
+  // and the focus with it: put it back.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var container = modalContainer();
+    if (opener && opener.until !== null && event.detail.target !== container) returnFocus();
+  });
 
   document.addEventListener("closeModal", closeModal);
 

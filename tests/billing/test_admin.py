@@ -187,7 +187,12 @@ def test_void_action_on_a_paid_invoice_shows_the_billing_error(admin_client, sup
     before = record_counts()
     response = admin_client.post(
         admin_url(Invoice, "changelist"),
-        {"action": "void_invoices", "_selected_action": [invoice.pk]},
+        {
+            "action": "void_invoices",
+            "_selected_action": [invoice.pk],
+            "post": "yes",
+            "reason": "Sent twice",
+        },
         follow=True,
     )
     assert response.status_code == 200
@@ -201,13 +206,19 @@ def test_void_action_on_a_paid_invoice_shows_the_billing_error(admin_client, sup
 def test_payment_void_action_voids_an_external_payment(admin_client, superuser):
     invoice = issued_invoice(CustomerFactory(), superuser, "100.00")
     payment = pay(invoice, superuser, "40.00")
-    admin_client.post(
+    response = admin_client.post(
         admin_url(Payment, "changelist"),
-        {"action": "void_payments", "_selected_action": [payment.pk]},
+        {
+            "action": "void_payments",
+            "_selected_action": [payment.pk],
+            "post": "yes",
+            "reason": "Recorded twice",
+        },
     )
+    assert response.status_code == 302
     payment.refresh_from_db()
     assert payment.status == "voided"
-    assert payment.void_reason == "Voided from the admin"
+    assert payment.void_reason == "Recorded twice"
 
 
 def test_changelist_queries_do_not_grow_with_rows(admin_client, superuser):

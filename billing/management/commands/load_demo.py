@@ -41,10 +41,30 @@ CUSTOMERS = [
 ]
 
 
+def site_url(addrport):
+    """The address to open for runserver's ``addrport``: "8080", "0.0.0.0:8080",
+    "localhost:9000" or "[::1]:8000". A server listening on every interface is
+    opened through 127.0.0.1."""
+    addr, _, port = addrport.rpartition(":")
+    if not port.isdigit():
+        addr, port = addrport, "8000"
+    if addr in ("", "0.0.0.0", "0", "[::]"):
+        addr = "127.0.0.1"
+    return f"http://{addr}:{port}/"
+
+
 class Command(BaseCommand):
     help = "Load demo customers, invoices, payments, refunds and credit (idempotent)."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--host",
+            default="127.0.0.1:8000",
+            help="Where the server listens (runserver's addrport, as `make run HOST=...` "
+            "passes it), for the login line (default: %(default)s).",
+        )
+
+    def handle(self, *args, host, **options):
         admin = self._admin()
         if Customer.objects.filter(external_ref__startswith="demo-").exists():
             self.stdout.write("Demo data is already loaded.")
@@ -62,7 +82,7 @@ class Command(BaseCommand):
             self._sandbox_test_cards(admin)
         self.stdout.write(
             f"Staff login: username “{DEMO_USER}”, password “{DEMO_PASSWORD}” "
-            "at http://127.0.0.1:8000/ (the Django admin is at /admin/)"
+            f"at {site_url(host)} (the Django admin is at /admin/)"
         )
 
     def _admin(self):

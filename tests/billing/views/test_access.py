@@ -117,6 +117,7 @@ ROUTES = {
     "payment_refund": Route((P.VIEW, P.REFUND), "action", pk="cash payment"),
     "payment_void": Route((P.VIEW, P.VOID_PAYMENT), "action", pk="cash payment"),
     "payment_retry": Route((P.VIEW, P.CHARGE), "action", pk="failed charge"),
+    "payment_check_status": Route((P.VIEW, P.CHARGE), "action", pk="failed charge"),
     "payment_export": Route((P.VIEW,), "export"),
     "credit_note_list": Route((P.VIEW,)),
     "credit_note_export": Route((P.VIEW,), "export"),

@@ -29,7 +29,10 @@ def download(client, url, query=None):
     assert response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="')
-    return b"".join(response.streaming_content).decode()
+    body = b"".join(response.streaming_content)
+    # A UTF-8 byte order mark first, so Excel reads the file as UTF-8.
+    assert body.startswith("\ufeff".encode())
+    return body.decode("utf-8-sig")
 
 
 def rows(client, url, query=None):
@@ -66,6 +69,7 @@ def test_the_payments_export_starts_with_its_header_row(staff_client):
     content = download(staff_client, PAYMENTS)
     assert content == (
         "payment_id,payment_date,recorded_at,invoice_id,invoice,customer_id,customer,method,"
+        "method_details,cheque_number,bank_reference,card_brand,card_last4,"
         "status,currency,amount,refunded,sent_to_credit,reference,recorded_by\r\n"
     )
 
@@ -99,6 +103,11 @@ def test_payments_export_amounts_exactly_at_the_currency_minor_unit(
         "customer_id": str(tanaka.pk),
         "customer": "Tanaka Trading",
         "method": "cash",
+        "method_details": "Cash",
+        "cheque_number": "",
+        "bank_reference": "",
+        "card_brand": "",
+        "card_last4": "",
         "status": "succeeded",
         "currency": "JPY",
         "amount": "48000",

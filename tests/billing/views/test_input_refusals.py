@@ -42,7 +42,7 @@ def surfaces(invoice):
     return {
         "record": (
             reverse("billing:payment_record", args=[invoice.pk]),
-            {"method": "cash", "paid_at": "2026-01-05", "idempotency_key": KEY},
+            {"method": "cash", "paid_at": TODAY, "idempotency_key": KEY},
             "amount",
         ),
         "charge": (
@@ -153,7 +153,7 @@ def test_an_amount_with_the_locales_grouping_is_recorded(staff_client, customer,
 def surfaces_for_record(invoice):
     return (
         reverse("billing:payment_record", args=[invoice.pk]),
-        {"method": "cash", "paid_at": "2026-01-05", "idempotency_key": KEY},
+        {"method": "cash", "paid_at": TODAY, "idempotency_key": KEY},
         "amount",
     )
 

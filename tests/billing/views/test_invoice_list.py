@@ -20,8 +20,13 @@ TODAY = datetime.date.today()
 
 
 def listed(response):
-    """The invoice links of the list, in order ("INV-..." or "Draft #n")."""
+    """The invoice links of the list, in order ("INV-..." or "Draft")."""
     return re.findall(r'<a href="/invoices/\d+/">([^<]+)</a>', response.content.decode())
+
+
+def listed_pks(response):
+    """The ids of the invoices listed, in order (drafts all read "Draft")."""
+    return [int(pk) for pk in re.findall(r'<a href="/invoices/(\d+)/">', response.content.decode())]
 
 
 def draft(customer, actor, amount="10.00", currency=None, due_date=None):
@@ -83,7 +88,7 @@ def test_filtering_by_status(staff_client, acme, clerk):
     drafted = draft(acme, clerk)
     assert listed(staff_client.get(URL, {"status": "paid"})) == [paid.number]
     assert listed(staff_client.get(URL, {"status": "open"})) == [unpaid.number]
-    assert listed(staff_client.get(URL, {"status": "draft"})) == [str(drafted)]
+    assert listed_pks(staff_client.get(URL, {"status": "draft"})) == [drafted.pk]
 
 
 def test_filtering_by_overdue_needs_a_past_due_date_and_something_due(staff_client, acme, clerk):
@@ -166,16 +171,16 @@ def test_filters_that_do_not_parse_are_ignored_and_shown(staff_client, acme, cle
 
 def test_pages_go_older_and_back_without_a_count(staff_client, acme, clerk):
     invoices = [draft(acme, clerk) for _ in range(PAGE_SIZE + 5)]
-    newest_first = [str(i) for i in reversed(invoices)]
+    newest_first = [i.pk for i in reversed(invoices)]
     first = get_ok(staff_client, URL)
-    assert listed(first) == newest_first[:PAGE_SIZE]
+    assert listed_pks(first) == newest_first[:PAGE_SIZE]
     after = re.search(r'href="/invoices/\?after=(\d+)"', first.content.decode()).group(1)
     second = get_ok(staff_client, URL, {"after": after})
-    assert listed(second) == newest_first[PAGE_SIZE:]
+    assert listed_pks(second) == newest_first[PAGE_SIZE:]
     assert "Next ›" not in second.content.decode()
     before = re.search(r'href="/invoices/\?before=(\d+)"', second.content.decode()).group(1)
     back = get_ok(staff_client, URL, {"before": before})
-    assert listed(back) == newest_first[:PAGE_SIZE]
+    assert listed_pks(back) == newest_first[:PAGE_SIZE]
     assert "‹ Previous" not in back.content.decode()
 
 
@@ -218,6 +223,7 @@ def test_the_list_page_makes_a_fixed_handful_of_queries(
 ):
     for _ in range(30):
         issued_invoice(acme, clerk)
-    # session, user, two for permissions, one for the page's rows
-    with django_assert_max_num_queries(5):
+    # session, user, two for permissions, one for the page's rows, one for the
+    # currencies the filter offers
+    with django_assert_max_num_queries(6):
         staff_client.get(URL)
