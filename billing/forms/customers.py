@@ -4,6 +4,7 @@ validation and normalisation only; the services check everything again."""
 from django import forms
 from django.conf import settings
 
+from billing.forms.fields import IdempotentForm
 from billing.gateways import sandbox
 from billing.models import Customer, GatewayName, PaymentMethod
 
@@ -41,11 +42,15 @@ class CustomerForm(forms.Form):
         self.fields["currency"].choices = [(code, code) for code in codes]
 
 
+class CustomerCreateForm(IdempotentForm, CustomerForm):
+    """A new customer: a double submit of one opened form makes one customer."""
+
+
 # What a saved sandbox test card is saved with (services.sandbox_test_cards_add's).
 TEST_CARD_EXPIRY = (12, 2099)
 
 
-class PaymentMethodAddForm(forms.Form):
+class PaymentMethodAddForm(IdempotentForm):
     """A saved method: one of the sandbox's test cards (while the sandbox is the
     gateway, for development and demos), or a token the gateway gave for a card
     the customer saved there, with what identifies the card. Never card data:
@@ -124,5 +129,8 @@ class PaymentMethodAddForm(forms.Form):
     def method_fields(self):
         """What services.payment_method_add takes from the form."""
         data = self.cleaned_data
-        names = ("gateway", "token", "brand", "last4", "exp_month", "exp_year", "default")
+        names = (
+            *("gateway", "token", "brand", "last4", "exp_month", "exp_year", "default"),
+            "idempotency_key",
+        )
         return {name: data[name] for name in names}

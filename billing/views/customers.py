@@ -8,7 +8,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from billing import permissions, selectors, services
 from billing.filters import CursorForm, CustomerFilterSet
-from billing.forms.customers import CustomerForm, PaymentMethodAddForm
+from billing.forms.customers import CustomerCreateForm, CustomerForm, PaymentMethodAddForm
 from billing.models import Customer, PaymentMethod
 from billing.templatetags.billing import card
 from billing.views._htmx import (
@@ -82,7 +82,7 @@ METHOD_REMOVE_TEMPLATE = "billing/modals/payment_method_remove.html"
 @permission_or_403(permissions.MANAGE_INVOICES)
 def customer_create(request):
     """A new customer: the modal, and its post, which leads to the customer's page."""
-    form = CustomerForm(form_data(request))
+    form = CustomerCreateForm(form_data(request))
     context = {"form": form, "customer": None, "back_url": reverse("billing:customer_list")}
 
     def perform(data):

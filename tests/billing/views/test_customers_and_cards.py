@@ -16,6 +16,7 @@ from tests.helpers import get_ok, record_counts, saved_card, text, user_with
 pytestmark = pytest.mark.django_db
 
 NEW = reverse("billing:customer_create")
+KEY = "6f1c2a3e-0000-4000-8000-000000000001"
 
 
 def edit_url(customer):
@@ -86,7 +87,12 @@ def test_a_new_customer_is_created_and_the_browser_goes_to_its_page(clerk_client
     assert response.content.decode().lstrip().startswith('<dialog id="modal-dialog"')
     response = clerk_client.post(
         NEW,
-        {"name": "Bäckerei Müller", "email": "b@mueller.example", "currency": "EUR"},
+        {
+            "name": "Bäckerei Müller",
+            "email": "b@mueller.example",
+            "currency": "EUR",
+            "idempotency_key": KEY,
+        },
         headers=htmx("modal-form"),
     )
     assert response.status_code == 200
@@ -101,7 +107,7 @@ def test_a_new_customer_is_created_and_the_browser_goes_to_its_page(clerk_client
 
 def test_without_javascript_a_new_customer_redirects_to_its_page(clerk_client):
     assert "<html" in get_ok(clerk_client, NEW).content.decode()
-    response = clerk_client.post(NEW, {"name": "Acme", "currency": "USD"})
+    response = clerk_client.post(NEW, {"name": "Acme", "currency": "USD", "idempotency_key": KEY})
     assert response.status_code == 302
     assert response["Location"] == page_of(Customer.objects.get())
 
@@ -120,7 +126,9 @@ def test_a_refused_customer_shows_the_form_again_and_writes_nothing(
 ):
     CustomerFactory(external_ref="TAKEN")
     before = everything()
-    response = clerk_client.post(NEW, fields, headers=htmx("modal-form"))
+    response = clerk_client.post(
+        NEW, {**fields, "idempotency_key": KEY}, headers=htmx("modal-form")
+    )
     assert response.status_code == 422
     content = response.content.decode()
     assert content.lstrip().startswith('<form id="modal-form"')
@@ -172,7 +180,7 @@ def test_a_sandbox_test_card_is_saved_as_the_default(clerk_client, clerk):
     assert "Test declined •••• 0002" in form
     response = clerk_client.post(
         add_url(customer),
-        {"test_card": "sandbox_declined", "default": "on"},
+        {"test_card": "sandbox_declined", "default": "on", "idempotency_key": KEY},
         headers=htmx("modal-form"),
     )
     assert response.status_code == 204
@@ -199,6 +207,7 @@ def test_a_gateway_token_is_saved_with_its_card_details(clerk_client):
             "last4": "4242",
             "exp_month": "12",
             "exp_year": "2031",
+            "idempotency_key": KEY,
         },
         headers=htmx("modal-form"),
     )
@@ -240,7 +249,10 @@ def test_without_the_sandbox_no_test_cards_are_offered(clerk_client):
 )
 def test_a_refused_method_writes_nothing(clerk_client, fields, message):
     customer = CustomerFactory()
-    base = {"brand": "Visa", "last4": "4242", "exp_month": "1", "exp_year": "2030"}
+    base = {
+        **{"brand": "Visa", "last4": "4242", "exp_month": "1", "exp_year": "2030"},
+        "idempotency_key": KEY,
+    }
     before = everything()
     response = clerk_client.post(add_url(customer), {**base, **fields}, headers=htmx("modal-form"))
     assert response.status_code == 422
@@ -292,3 +304,18 @@ def test_removing_a_removed_method_is_refused_and_writes_nothing(clerk_client, c
     assert response.status_code == 422
     assert 'data-code="invalid_state"' in response.content.decode()
     assert everything() == before
+
+
+def test_a_double_submit_makes_one_customer_and_one_card(clerk_client):
+    """One opened form, submitted twice (a double click, a retried request),
+    acts once: the form's idempotency key reaches the service."""
+    fields = {"name": "Acme", "currency": "USD", "idempotency_key": KEY}
+    for _ in range(2):
+        response = clerk_client.post(NEW, fields, headers=htmx("modal-form"))
+        assert response.status_code == 200
+    customer = Customer.objects.get()
+    card = {"test_card": "sandbox_ok", "default": "on", "idempotency_key": KEY}
+    for _ in range(2):
+        response = clerk_client.post(add_url(customer), card, headers=htmx("modal-form"))
+        assert response.status_code == 204
+    assert PaymentMethod.objects.filter(customer=customer).count() == 1

@@ -10,6 +10,7 @@ from tests.billing.views.test_fuzz import (
     ACTION_ANSWERS,
     CUSTOMER_FIELDS,
     HOSTILE_CHOICES,
+    KEY,
     ODD_IDS,
     TICK,
     action,
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.django_db
 @fuzz
 @given(data=st.data())
 def test_new_customer(world, data):  # noqa: F811
-    post = data.draw(form(CUSTOMER_FIELDS), label="data")
+    post = data.draw(form({**CUSTOMER_FIELDS, "idempotency_key": KEY}), label="data")
     url = reverse("billing:customer_create")
     exercise(
         world, "POST", url, post, data.draw(headers(), label="headers"), answers=ACTION_ANSWERS
@@ -59,6 +60,7 @@ def test_add_payment_method(world, data):  # noqa: F811
     }
     fields["test_card"] = field(st.sampled_from(TEST_CARDS), hostile(HOSTILE_CHOICES))
     fields["default"] = TICK
+    fields["idempotency_key"] = KEY
     action(world, data, "payment_method_add", name, world.customers, fields)
 
 
