@@ -91,12 +91,19 @@ def test_every_page_and_dialog_passes_axe_with_the_demo_data(page, acme):
     walk.visit("/invoices/", "Invoices")
     walk.dialogs("New invoice")
     walk.visit("/payments/", "Payments")
+    walk.visit("/refunds/", "Refunds")
     walk.visit("/credit-notes/", "Credit notes")
     walk.visit("/customers/", "Customers")
+    walk.dialogs("New customer")
+    walk.visit("/bank/", "Bank")
+    walk.visit("/settings/api-keys/", "API keys")
 
     walk.visit(f"/customers/{acme.pk}/", acme.name)
+    walk.dialogs("Edit", "Add payment method")
     walk.dialogs("New invoice", "Adjust balance", "Apply credit", "Pay out")
 
+    payment = next(p for p in partly_paid.payments.all() if p.can_refund)
+    walk.visit(f"/payments/{payment.pk}/", f"Payment #{payment.pk}")
     walk.visit(f"/invoices/{partly_paid.pk}/", partly_paid.number)
     walk.dialogs("Take payment", "Refund", "Void")
     for source in ("Saved card", "Customer credit", "Paid outside"):
@@ -134,7 +141,7 @@ def test_every_page_and_dialog_passes_axe_with_the_demo_data(page, acme):
     walk.check("record payment as a page")
     walk.visit("/invoices/0/", "Not found")
 
-    assert len(walk.checked) == 33
+    assert len(walk.checked) == 40
     assert not walk.reports, "\n\n".join(walk.reports)
 
 
