@@ -8,6 +8,7 @@ import json
 
 from django.apps import apps
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from moneyed import Money
 
@@ -19,6 +20,8 @@ from billing.models import (
     IdempotencyKey,
     InvoiceEvent,
     InvoiceStatus,
+    OutboxMessage,
+    OutboxTopic,
     invoice_status,
 )
 from billing.money import format_money
@@ -324,3 +327,26 @@ def balance_move(customer, amount, kind, actor, *, balance=None, **links):
         created_by=actor,
         **links,
     )
+
+
+# -- the outbox ------------------------------------------------------------------
+
+
+def outbox_enqueue_on_commit(message):
+    """Ask a worker to handle ``message`` once the transaction commits.
+
+    The row itself is the promise: if this enqueue is lost (the process dies after
+    the commit, the task backend is down) ``outbox_sweep`` enqueues it again.
+    """
+    from billing import tasks  # tasks import the services: bound late
+
+    transaction.on_commit(lambda: tasks.outbox_handle.enqueue(message.pk), robust=True)
+
+
+def receipt_wanted(*, payment=None, refund=None):
+    """Write the outbox row asking for the receipt of a payment or a refund that
+    succeeded in this transaction (``documents.receipt_issue`` numbers it)."""
+    message = OutboxMessage(topic=OutboxTopic.RECEIPT, payment=payment, refund=refund)
+    message.save(force_insert=True)
+    outbox_enqueue_on_commit(message)
+    return message
