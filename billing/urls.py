@@ -8,6 +8,7 @@ from billing.views import (
     credit_notes,
     customers,
     dashboard,
+    documents,
     exports,
     invoices,
     payments,
@@ -54,6 +55,19 @@ urlpatterns = [
     path("payments/<int:pk>/refund/", refunds.payment_refund, name="payment_refund"),
     path("payments/<int:pk>/void/", payments.payment_void, name="payment_void"),
     path("payments/<int:pk>/retry/", payments.payment_retry, name="payment_retry"),
+    path(
+        "payments/<int:pk>/receipt.pdf", documents.payment_receipt_pdf, name="payment_receipt_pdf"
+    ),
+    path(
+        "payments/<int:pk>/receipt/email/",
+        documents.payment_receipt_email,
+        name="payment_receipt_email",
+    ),
+    path("refunds/<int:pk>/receipt.pdf", documents.refund_receipt_pdf, name="refund_receipt_pdf"),
+    path("invoices/<int:pk>/invoice.pdf", documents.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<int:pk>/email/", documents.invoice_email, name="invoice_email"),
+    path("credit-notes/<int:pk>/pdf/", documents.credit_note_pdf, name="credit_note_pdf"),
+    path("credit-notes/<int:pk>/email/", documents.credit_note_email, name="credit_note_email"),
     path("payments/export.csv", exports.payment_export, name="payment_export"),
     path("credit-notes/", credit_notes.credit_note_list, name="credit_note_list"),
     path("credit-notes/export.csv", exports.credit_note_export, name="credit_note_export"),

@@ -153,7 +153,7 @@ def _email_send(message_id):
     two workers never send it together. At least once: a crash after the send and
     before the commit sends it again."""
     message = (
-        OutboxMessage.objects.select_for_update(skip_locked=True)
+        OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(pk=message_id, done_at=None)
         .select_related("invoice__customer", "receipt", "credit_note")
         .first()
