@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/billing
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install chromium run test lint test-sqlite test-postgres migrate demo bench clean
+.PHONY: install pdf-libs chromium run test lint test-sqlite test-postgres migrate demo bench clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,17 @@ $(VENV)/.synced: $(BIN)/uv pyproject.toml uv.lock
 	$(BIN)/uv sync --frozen --inexact --python $(BIN)/python
 	@touch $@
 
-install: $(VENV)/.synced
+install: $(VENV)/.synced pdf-libs
+
+# WeasyPrint (the receipt, credit-note and invoice PDFs) needs Debian's Pango and a
+# font; installed with apt-get when missing (as root, or via sudo).
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+pdf-libs:
+	@dpkg -s $(PDF_PACKAGES) >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(PDF_PACKAGES); \
+	}
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
@@ -26,8 +36,9 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py load_demo
 
+# The server, with the task worker and the outbox sweep beside it (stopped with it).
 run: demo
-	$(BIN)/python manage.py runserver $(HOST)
+	scripts/serve_with_worker.sh $(BIN)/python $(HOST)
 
 lint: install
 	$(BIN)/ruff check .
