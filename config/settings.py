@@ -287,7 +287,10 @@ BILLING_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("BILLING_OUTBOX_MAX_ATTEMPTS", 
 # The seller printed on receipts, credit notes and invoices.
 BILLING_SELLER = {
     "name": os.environ.get("BILLING_SELLER_NAME", "Example Billing Ltd"),
-    "address": os.environ.get("BILLING_SELLER_ADDRESS", "1 Example Street\nExample City"),
+    # Lines are separated by newlines, or by a literal \n in the variable.
+    "address": os.environ.get("BILLING_SELLER_ADDRESS", "1 Example Street\nExample City").replace(
+        "\\n", "\n"
+    ),
     "tax_id": os.environ.get("BILLING_SELLER_TAX_ID", ""),
 }
 # BILLING_EMAIL_RECEIPTS=true: every new receipt is e-mailed to the customer (when
