@@ -4,12 +4,14 @@ crash mid-task, and a rolled-back operation asks nothing."""
 from io import StringIO
 
 import pytest
+from django.core import mail
+from django.core.mail import EmailMessage
 from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from billing import services
-from billing.models import OutboxMessage, Receipt
+from billing.models import InvoiceEvent, OutboxMessage, Receipt
 from billing.services import documents, payments
 from tests.factories import CustomerFactory
 from tests.helpers import issued_invoice, pay, record_counts
@@ -105,3 +107,38 @@ def test_the_sweep_command_enqueues_a_lost_task_again_for_the_worker(clerk, sett
     assert DBTaskResult.objects.count() == 1
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
     assert Receipt.objects.get().payment == payment
+
+
+@pytest.mark.django_db
+def test_a_failed_send_is_counted_and_sent_by_the_sweep_later(
+    clerk, monkeypatch, django_capture_on_commit_callbacks
+):
+    invoice = issued_invoice(CustomerFactory(email="ap@example.com"), clerk, "100.00")
+
+    def refused(self, *args, **kwargs):
+        raise ConnectionRefusedError("SMTP server down")
+
+    with monkeypatch.context() as patch, django_capture_on_commit_callbacks(execute=True):
+        patch.setattr(EmailMessage, "send", refused)
+        message = services.document_email(document=invoice, actor=clerk)
+    # The task failed (the backend keeps its error); the row kept count and why.
+    message.refresh_from_db()
+    assert (message.attempts, message.done_at) == (1, None)
+    assert "SMTP server down" in message.last_error
+    assert mail.outbox == []
+    assert not InvoiceEvent.objects.filter(kind="document_emailed").exists()
+
+    assert services.outbox_sweep(older_than=timezone.timedelta(0)) == 1
+    assert [m.to for m in mail.outbox] == [["ap@example.com"]]
+    message.refresh_from_db()
+    assert message.done_at is not None and message.attempts == 2
+
+
+@pytest.mark.django_db
+def test_the_sweep_leaves_a_row_that_failed_too_often_for_a_person(clerk, settings):
+    settings.BILLING_OUTBOX_MAX_ATTEMPTS = 3
+    invoice = issued_invoice(CustomerFactory(email="ap@example.com"), clerk, "100.00")
+    message = services.document_email(document=invoice, actor=clerk)
+    OutboxMessage.objects.filter(pk=message.pk).update(attempts=3)
+    assert services.outbox_sweep(older_than=timezone.timedelta(0)) == 0
+    assert mail.outbox == []
