@@ -10,6 +10,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_tasks_db import DatabaseBackend
 from moneyed import Money
 
 from billing import locks
@@ -337,10 +338,17 @@ def outbox_enqueue_on_commit(message):
 
     The row itself is the promise: if this enqueue is lost (the process dies after
     the commit, the task backend is down) ``outbox_sweep`` enqueues it again.
+    With the database backend (django-tasks-db, the default) the task's row is
+    written now, in this transaction: workers see it only once it commits, it is
+    rolled back with the operation, and the payment needs no second commit.
     """
     from billing import tasks  # tasks import the services: bound late
 
-    transaction.on_commit(lambda: tasks.outbox_handle.enqueue(message.pk), robust=True)
+    task = tasks.outbox_handle
+    if isinstance(task.get_backend(), DatabaseBackend):
+        task.enqueue(message.pk)
+    else:
+        transaction.on_commit(lambda: task.enqueue(message.pk), robust=True)
 
 
 def receipt_wanted(*, payment=None, refund=None):

@@ -11,6 +11,7 @@ import logging
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from billing import documents, locks, permissions
@@ -134,15 +135,15 @@ def outbox_handle(message_id):
     message = OutboxMessage.objects.filter(pk=message_id).first()
     if message is None or message.done_at is not None:
         return "nothing to do"
-    if message.topic == OutboxTopic.RECEIPT:
-        receipt = receipt_issue(payment=message.payment_id, refund=message.refund_id)
-        return f"receipt {receipt}" if receipt else "no receipt: not succeeded"
     try:
+        if message.topic == OutboxTopic.RECEIPT:
+            receipt = receipt_issue(payment=message.payment_id, refund=message.refund_id)
+            return f"receipt {receipt}" if receipt else "no receipt: not succeeded"
         return _email_send(message_id)
     except Exception as error:
         # Counted and kept for the sweep to try again; the task fails with it too.
         OutboxMessage.objects.filter(pk=message_id).update(
-            attempts=message.attempts + 1, last_error=repr(error)[:500]
+            attempts=F("attempts") + 1, last_error=repr(error)[:500]
         )
         raise
 

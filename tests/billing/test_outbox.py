@@ -61,9 +61,10 @@ def test_a_worker_dying_mid_task_gives_its_number_back_and_the_sweep_finishes(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_rolled_back_payment_asks_for_nothing(clerk, monkeypatch):
+def test_a_rolled_back_payment_asks_for_nothing(clerk, monkeypatch, settings):
+    settings.TASKS = DATABASE_BACKEND  # its task row is written in the transaction
     invoice = issued_invoice(CustomerFactory(), clerk, "100.00")
-    before = record_counts()
+    before = record_counts(), DBTaskResult.objects.count()
 
     def fails(*args, **kwargs):
         raise RuntimeError("the database went away")
@@ -74,7 +75,7 @@ def test_a_rolled_back_payment_asks_for_nothing(clerk, monkeypatch):
     with pytest.raises(RuntimeError):
         pay(invoice, clerk, "150.00", excess_to_credit=True)
 
-    assert record_counts() == before
+    assert (record_counts(), DBTaskResult.objects.count()) == before
     assert not OutboxMessage.objects.exists() and not Receipt.objects.exists()
 
 
