@@ -8,7 +8,7 @@ POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/billing
 HOST ?= 127.0.0.1:8000
 RECONCILE_EVERY ?= 60
 
-.PHONY: install chromium wrk run test lint test-sqlite test-postgres migrate demo bench clean
+.PHONY: install pdf-libs chromium wrk run test lint test-sqlite test-postgres migrate demo bench clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,17 @@ $(VENV)/.synced: $(BIN)/uv pyproject.toml uv.lock
 	$(BIN)/uv sync --frozen --inexact --python $(BIN)/python
 	@touch $@
 
-install: $(VENV)/.synced
+install: $(VENV)/.synced pdf-libs
+
+# WeasyPrint (the receipt, credit-note and invoice PDFs) needs Debian's Pango and a
+# font; installed with apt-get when missing (as root, or via sudo).
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+pdf-libs:
+	@dpkg -s $(PDF_PACKAGES) >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(PDF_PACKAGES); \
+	}
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
@@ -27,12 +37,11 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py load_demo --host $(HOST)
 
-# Beside the server, a loop settles what the gateway left pending (every
-# RECONCILE_EVERY seconds, acting as the demo user); it stops with the server.
+# The server, and beside it the task worker, the outbox sweep and a loop that settles
+# what the gateway left pending (every RECONCILE_EVERY seconds, acting as the demo
+# user); all stop with the server.
 run: demo
-	@$(BIN)/python manage.py reconcile_periodically --actor admin --every $(RECONCILE_EVERY) & \
-	RECONCILER=$$!; trap 'kill $$RECONCILER 2>/dev/null' EXIT; \
-	$(BIN)/python manage.py runserver $(HOST)
+	scripts/serve_with_worker.sh $(BIN)/python $(HOST) $(RECONCILE_EVERY)
 
 lint: install
 	$(BIN)/ruff check .

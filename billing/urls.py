@@ -9,6 +9,7 @@ from billing.views import (
     credit_notes,
     customers,
     dashboard,
+    documents,
     exports,
     invoices,
     payments,
@@ -79,6 +80,19 @@ urlpatterns = [
         payments.payment_check_status,
         name="payment_check_status",
     ),
+    path(
+        "payments/<int:pk>/receipt.pdf", documents.payment_receipt_pdf, name="payment_receipt_pdf"
+    ),
+    path(
+        "payments/<int:pk>/receipt/email/",
+        documents.payment_receipt_email,
+        name="payment_receipt_email",
+    ),
+    path("refunds/<int:pk>/receipt.pdf", documents.refund_receipt_pdf, name="refund_receipt_pdf"),
+    path("invoices/<int:pk>/invoice.pdf", documents.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<int:pk>/email/", documents.invoice_email, name="invoice_email"),
+    path("credit-notes/<int:pk>/pdf/", documents.credit_note_pdf, name="credit_note_pdf"),
+    path("credit-notes/<int:pk>/email/", documents.credit_note_email, name="credit_note_email"),
     path("payments/export.csv", exports.payment_export, name="payment_export"),
     path("refunds/", refunds.refund_list, name="refund_list"),
     path("refunds/export.csv", exports.refund_export, name="refund_export"),

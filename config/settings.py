@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "djmoney",
     "django_htmx",
     "axes",
+    "django_tasks_db",
     "billing",
     "bank",
     # ninja's own templates and static files: the API's docs page, with no CDN.
@@ -273,3 +274,58 @@ LOGGING = {
 BILLING_RETRY_MAX_ATTEMPTS = int(os.environ.get("BILLING_RETRY_MAX_ATTEMPTS", 3))
 BILLING_RETRY_SPACING_HOURS = float(os.environ.get("BILLING_RETRY_SPACING_HOURS", 24))
 BILLING_RECONCILE_AFTER_SECONDS = int(os.environ.get("BILLING_RECONCILE_AFTER_SECONDS", 120))
+
+# Background work (docs/design.md, "Receipts, documents and the outbox"): Django's
+# tasks framework. The default backend keeps tasks in the database
+# (django-tasks-db), run by `manage.py db_worker`; any other django.tasks backend
+# can be named with BILLING_TASKS_BACKEND (a dotted path) without a code change.
+# Tests run tasks at once (tests/conftest.py).
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("BILLING_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+# The outbox: `manage.py outbox_sweep` enqueues again the rows still not done
+# BILLING_OUTBOX_RETRY_SECONDS after they were written (their task was lost, or
+# failed), at most BILLING_OUTBOX_MAX_ATTEMPTS times each.
+BILLING_OUTBOX_RETRY_SECONDS = int(os.environ.get("BILLING_OUTBOX_RETRY_SECONDS", 300))
+BILLING_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("BILLING_OUTBOX_MAX_ATTEMPTS", 10))
+
+# The seller printed on receipts, credit notes and invoices.
+BILLING_SELLER = {
+    "name": os.environ.get("BILLING_SELLER_NAME", "Example Billing Ltd"),
+    # Lines are separated by newlines, or by a literal \n in the variable.
+    "address": os.environ.get("BILLING_SELLER_ADDRESS", "1 Example Street\nExample City").replace(
+        "\\n", "\n"
+    ),
+    "tax_id": os.environ.get("BILLING_SELLER_TAX_ID", ""),
+}
+# BILLING_EMAIL_RECEIPTS=true: every new receipt is e-mailed to the customer (when
+# they have an address) without anyone asking.
+BILLING_EMAIL_RECEIPTS = env_bool("BILLING_EMAIL_RECEIPTS", False)
+
+# E-mail (Django's MAILERS): printed to the console in development; tests use
+# Django's in-memory backend. In production set
+# DJANGO_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST,
+# EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD and EMAIL_USE_TLS (README).
+EMAIL_BACKEND_PATH = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+MAILERS = {
+    "default": {
+        "BACKEND": EMAIL_BACKEND_PATH,
+        "OPTIONS": (
+            {
+                "host": os.environ.get("EMAIL_HOST", "localhost"),
+                "port": int(os.environ.get("EMAIL_PORT", 25)),
+                "username": os.environ.get("EMAIL_HOST_USER", ""),
+                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("EMAIL_USE_TLS", False),
+                "timeout": 30,
+            }
+            if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend")
+            else {}
+        ),
+    }
+}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "billing@example.com")

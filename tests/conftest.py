@@ -37,3 +37,10 @@ def clerk(db):
 @pytest.fixture
 def nobody(db):
     return get_user_model().objects.create_user("nobody", password="pw", is_staff=True)
+
+
+@pytest.fixture(autouse=True)
+def tasks_run_at_once(settings):
+    """Tasks run when enqueued, in the test's thread (Django's ImmediateBackend):
+    deterministic. tests/billing/test_outbox.py runs the real database worker."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

@@ -23,13 +23,24 @@ from billing.models import (
     Invoice,
     InvoiceEvent,
     MoneyBalance,
+    OutboxMessage,
     Payment,
     PaymentMethod,
+    Receipt,
     Refund,
 )
 from tests.factories import CustomerFactory
 
-MONEY_MODELS = (Payment, Refund, CreditNote, BalanceEntry, InvoiceEvent, IdempotencyKey)
+MONEY_MODELS = (
+    Payment,
+    Refund,
+    CreditNote,
+    BalanceEntry,
+    InvoiceEvent,
+    IdempotencyKey,
+    OutboxMessage,
+    Receipt,
+)
 # Every billing model the admin shows (invoice lines are inlines of their invoice).
 ADMIN_MODELS = (
     Customer,

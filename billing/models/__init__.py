@@ -2,6 +2,7 @@ from billing.models._base import NOTE_MAX_LENGTH
 from billing.models.balances import BalanceEntry, BalanceEntryKind, MoneyBalance
 from billing.models.credit_notes import CreditNote, CreditNoteReason
 from billing.models.customers import Customer, GatewayName, PaymentMethod
+from billing.models.documents import DocumentKind, OutboxMessage, OutboxTopic, Receipt
 from billing.models.events import INTERMEDIATE_EVENT_KINDS, InvoiceEvent, InvoiceEventKind
 from billing.models.idempotency import IdempotencyKey
 from billing.models.invoices import (
@@ -33,6 +34,7 @@ __all__ = [
     "CreditNote",
     "CreditNoteReason",
     "Customer",
+    "DocumentKind",
     "DocumentSequence",
     "GatewayName",
     "IdempotencyKey",
@@ -42,10 +44,13 @@ __all__ = [
     "InvoiceLine",
     "InvoiceStatus",
     "MoneyBalance",
+    "OutboxMessage",
+    "OutboxTopic",
     "Payment",
     "PaymentMethod",
     "PaymentMethodKind",
     "PaymentStatus",
+    "Receipt",
     "Refund",
     "RefundDestination",
     "RefundReason",

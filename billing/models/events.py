@@ -21,6 +21,7 @@ class InvoiceEventKind(models.TextChoices):
     REFUND_SUCCEEDED = "refund_succeeded", "Refund succeeded"
     REFUND_FAILED = "refund_failed", "Refund failed"
     CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
+    DOCUMENT_EMAILED = "document_emailed", "Document e-mailed"
 
 
 # The intermediate steps of a gateway operation: its outcome (succeeded, failed,

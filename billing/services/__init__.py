@@ -22,6 +22,12 @@ from billing.services.customers import (
     payment_method_update,
     sandbox_test_cards_add,
 )
+from billing.services.documents import (
+    document_email,
+    outbox_handle,
+    outbox_sweep,
+    receipt_issue,
+)
 from billing.services.invoices import (
     invoice_create,
     invoice_issue,
@@ -41,11 +47,14 @@ __all__ = [
     "credit_note_issue",
     "customer_create",
     "customer_update",
+    "document_email",
     "invoice_create",
     "invoice_issue",
     "invoice_issue_and_charge",
     "invoice_update_lines",
     "invoice_void",
+    "outbox_handle",
+    "outbox_sweep",
     "payment_charge",
     "payment_check_status",
     "payment_method_add",
@@ -56,6 +65,7 @@ __all__ = [
     "payment_refund",
     "payment_retry",
     "payment_void",
+    "receipt_issue",
     "reconcile_pending",
     "sandbox_test_cards_add",
 ]

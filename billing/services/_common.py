@@ -8,7 +8,9 @@ import json
 
 from django.apps import apps
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
+from django_tasks_db import DatabaseBackend
 from moneyed import Money
 
 from billing import locks
@@ -19,6 +21,8 @@ from billing.models import (
     IdempotencyKey,
     InvoiceEvent,
     InvoiceStatus,
+    OutboxMessage,
+    OutboxTopic,
     invoice_status,
 )
 from billing.money import format_money
@@ -366,3 +370,33 @@ def balance_move(customer, amount, kind, actor, *, balance=None, **links):
         created_by=actor,
         **links,
     )
+
+
+# -- the outbox ------------------------------------------------------------------
+
+
+def outbox_enqueue_on_commit(message):
+    """Ask a worker to handle ``message`` once the transaction commits.
+
+    The row itself is the promise: if this enqueue is lost (the process dies after
+    the commit, the task backend is down) ``outbox_sweep`` enqueues it again.
+    With the database backend (django-tasks-db, the default) the task's row is
+    written now, in this transaction: workers see it only once it commits, it is
+    rolled back with the operation, and the payment needs no second commit.
+    """
+    from billing import tasks  # tasks import the services: bound late
+
+    task = tasks.outbox_handle
+    if isinstance(task.get_backend(), DatabaseBackend):
+        task.enqueue(message.pk)
+    else:
+        transaction.on_commit(lambda: task.enqueue(message.pk), robust=True)
+
+
+def receipt_wanted(*, payment=None, refund=None):
+    """Write the outbox row asking for the receipt of a payment or a refund that
+    succeeded in this transaction (``documents.receipt_issue`` numbers it)."""
+    message = OutboxMessage(topic=OutboxTopic.RECEIPT, payment=payment, refund=refund)
+    message.save(force_insert=True)
+    outbox_enqueue_on_commit(message)
+    return message

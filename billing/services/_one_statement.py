@@ -13,9 +13,9 @@ statement, with data-modifying CTEs:
   WHERE on the newest row after waiting for another writer's lock, so it holds
   under concurrency); the status it sets is one of the two that
   ``invoice_status`` can give a paid-into invoice;
-- the payment and the event are inserted only from the row the UPDATE returned,
-  and the request's idempotency key row, when there is one, names the payment
-  as its result.
+- the payment, its event and its receipt's outbox row are inserted only from
+  the row the UPDATE returned, and the request's idempotency key row, when
+  there is one, names the payment as its result.
 
 When the guard does not hold the statement writes nothing and returns no row;
 the caller then takes the ORM path, which finds out why (not found, not payable,
@@ -37,6 +37,7 @@ from billing.models import (
     IdempotencyKey,
     Invoice,
     InvoiceEvent,
+    OutboxMessage,
     Payment,
     invoice_status,
 )
@@ -49,15 +50,19 @@ def _inserted_fields(model, *, skip=()):
 
 @functools.cache
 def _fields():
-    # The event's payment is the one the statement inserts.
-    return _inserted_fields(Payment), _inserted_fields(InvoiceEvent, skip=("payment_id",))
+    # The event's and the outbox row's payment is the one the statement inserts.
+    return (
+        _inserted_fields(Payment),
+        _inserted_fields(InvoiceEvent, skip=("payment_id",)),
+        _inserted_fields(OutboxMessage, skip=("payment_id",)),
+    )
 
 
 @functools.cache
 def _statement(alias):
     connection = connections[alias]
     qn = connection.ops.quote_name
-    payment_fields, event_fields = _fields()
+    payment_fields, event_fields, outbox_fields = _fields()
 
     def column(model, name):
         return qn(model._meta.get_field(name).column)
@@ -92,6 +97,12 @@ def _statement(alias):
                    ({columns(event_fields)}, {column(InvoiceEvent, "payment")})
             SELECT {values(event_fields)}, new_payment.{column(Payment, "id")}
               FROM new_payment
+        ), new_outbox AS (
+            INSERT INTO {qn(OutboxMessage._meta.db_table)}
+                   ({columns(outbox_fields)}, {column(OutboxMessage, "payment")})
+            SELECT {values(outbox_fields)}, new_payment.{column(Payment, "id")}
+              FROM new_payment
+            RETURNING {column(OutboxMessage, "id")}
         ), finished_key AS (
             UPDATE {qn(IdempotencyKey._meta.db_table)}
                SET {column(IdempotencyKey, "result_model")} = %s,
@@ -99,8 +110,9 @@ def _statement(alias):
               FROM new_payment
              WHERE {qn(IdempotencyKey._meta.db_table)}.{column(IdempotencyKey, "id")} = %s
         )
-        SELECT new_payment.{column(Payment, "id")}, locked_invoice.*
-          FROM new_payment, locked_invoice
+        SELECT new_payment.{column(Payment, "id")}, new_outbox.{column(OutboxMessage, "id")},
+               locked_invoice.*
+          FROM new_payment, new_outbox, locked_invoice
     """
 
 
@@ -125,8 +137,9 @@ def _db_values(instance, fields, connection):
     return [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
 
 
-def record_payment(payment, event, *, key=None, alias="default"):
-    """Save ``payment`` (unsaved, succeeded) and its ``event`` against the payment's
+def record_payment(payment, event, outbox, *, key=None, alias="default"):
+    """Save ``payment`` (unsaved, succeeded), its ``event`` and its receipt's
+    ``outbox`` row against the payment's
     invoice if the whole amount fits in what the invoice may still be paid, and
     name it as the result of the claimed idempotency ``key`` row, if any.
 
@@ -139,7 +152,7 @@ def record_payment(payment, event, *, key=None, alias="default"):
     # SQLite has no data-modifying CTEs. A malformed id is the ORM path's to refuse.
     if connection.vendor != "postgresql" or not isinstance(payment.invoice_id, int):
         return None
-    payment_fields, event_fields = _fields()
+    payment_fields, event_fields, outbox_fields = _fields()
     amount = payment.amount.amount
     # The guard keeps the payment within the due, so afterwards something is paid
     # and the due is either zero or not: the status rule's two possible answers.
@@ -157,6 +170,7 @@ def record_payment(payment, event, *, key=None, alias="default"):
         amount,
         *_db_values(payment, payment_fields, connection),
         *_db_values(event, event_fields, connection),
+        *_db_values(outbox, outbox_fields, connection),
         Payment._meta.label,
         key.pk if key is not None else None,
     ]
@@ -165,12 +179,13 @@ def record_payment(payment, event, *, key=None, alias="default"):
         row = cursor.fetchone()
     if row is None:
         return None
-    payment.pk = row[0]
+    payment.pk, outbox.pk, outbox.payment = row[0], row[1], payment
     payment._state.adding, payment._state.db = False, alias
+    outbox._state.adding, outbox._state.db = False, alias
     if key is not None:
         key.result_model, key.result_id = Payment._meta.label, payment.pk
     payment.invoice = Invoice.from_db(
-        alias, [f.attname for f in Invoice._meta.concrete_fields], row[1:]
+        alias, [f.attname for f in Invoice._meta.concrete_fields], row[2:]
     )
     return payment
 

@@ -26,6 +26,7 @@ from billing.services._common import (
     event,
     limit_text,
     move_invoice_amounts,
+    receipt_wanted,
     require_text,
 )
 
@@ -55,6 +56,7 @@ def apply_credit(invoice, balance, amount, actor):
     )
     move_invoice_amounts(invoice, paid=amount, due=-amount)
     event(invoice, InvoiceEventKind.CREDIT_APPLIED, actor, amount=amount, payment=payment)
+    receipt_wanted(payment=payment)
     return payment
 
 

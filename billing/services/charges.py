@@ -42,6 +42,7 @@ from billing.services._common import (
     event,
     gateway_for,
     move_invoice_amounts,
+    receipt_wanted,
 )
 from billing.services.invoices import issue_draft
 
@@ -229,6 +230,7 @@ def record_charge_outcome(payment, charge, actor):
             invoice, pending=-payment.amount, paid=payment.amount, due=-payment.amount
         )
         kind, message = InvoiceEventKind.PAYMENT_SUCCEEDED, str(payment.payment_method)
+        receipt_wanted(payment=payment)
     else:
         payment.status = PaymentStatus.FAILED
         payment.failure_reason = (charge.failure_reason or "The charge failed.")[:300]

@@ -12,6 +12,8 @@ from billing.models import (
     BalanceEntryKind,
     CreditNoteReason,
     InvoiceEventKind,
+    OutboxMessage,
+    OutboxTopic,
     Payment,
     PaymentMethodKind,
     PaymentStatus,
@@ -26,7 +28,9 @@ from billing.services._common import (
     limit_text,
     move_invoice_amounts,
     new_event,
+    outbox_enqueue_on_commit,
     payment_date,
+    receipt_wanted,
     require_choice,
     require_text,
 )
@@ -231,7 +235,12 @@ def record_payment(
     )
     # The common case, an amount within what is payable, is one statement on
     # PostgreSQL (_one_statement); the rest, and every refusal, is found out here.
-    if not write_off_remainder and _one_statement.record_payment(payment, recorded, key=key.row):
+    # The receipt's outbox row is written with the payment, in both paths.
+    wanted = OutboxMessage(topic=OutboxTopic.RECEIPT)
+    if not write_off_remainder and _one_statement.record_payment(
+        payment, recorded, wanted, key=key.row
+    ):
+        outbox_enqueue_on_commit(wanted)
         return key.finish(payment)
 
     invoice = locks.lock_invoice(invoice)
@@ -260,6 +269,7 @@ def record_payment(
     move_invoice_amounts(invoice, paid=applied, due=-applied)
     recorded.payment = payment
     recorded.save(force_insert=True)
+    receipt_wanted(payment=payment)
     if excess.amount > 0:
         balance_move(
             invoice.customer,

@@ -24,6 +24,7 @@ from billing.services._common import (
     gateway_for,
     limit_text,
     move_invoice_amounts,
+    receipt_wanted,
     require_choice,
     save_payment_totals,
 )
@@ -111,6 +112,8 @@ def create_refund(
         refund=refund,
         message=f"{refund.get_destination_display()} ({refund.get_reason_display()})",
     )
+    if refund.status == RefundStatus.SUCCEEDED:
+        receipt_wanted(refund=refund)
     return refund
 
 
@@ -223,6 +226,7 @@ def record_refund_outcome(refund, outcome, actor):
         if refund.credit_note_id is None:
             move_invoice_amounts(invoice, pending=-amount)
         kind, message = InvoiceEventKind.REFUND_SUCCEEDED, refund.get_destination_display()
+        receipt_wanted(refund=refund)
     else:
         refund.status = RefundStatus.FAILED
         refund.failure_reason = (outcome.failure_reason or "The refund failed.")[:300]

@@ -75,7 +75,8 @@ class Route:
     """What a route of the "billing" namespace needs, and what fills its URL."""
 
     needs: tuple = ()  # The billing permissions, all required (after staff and active).
-    kind: str = "page"  # page (GET), action (GET and POST), export (GET only), public
+    # page (GET), action (GET and POST), export and download (GET only), public
+    kind: str = "page"
     pk: str | None = None  # The record of ``matrix_records`` whose id is <pk>.
     currency: str | None = None
 
@@ -119,6 +120,13 @@ ROUTES = {
     "payment_retry": Route((P.VIEW, P.CHARGE), "action", pk="failed charge"),
     "payment_check_status": Route((P.VIEW, P.CHARGE), "action", pk="failed charge"),
     "payment_export": Route((P.VIEW,), "export"),
+    "payment_receipt_pdf": Route((P.VIEW,), "download", pk="cash payment"),
+    "payment_receipt_email": Route((P.VIEW,), "action", pk="cash payment"),
+    "refund_receipt_pdf": Route((P.VIEW,), "download", pk="refund"),
+    "invoice_pdf": Route((P.VIEW,), "download", pk="open invoice"),
+    "invoice_email": Route((P.VIEW,), "action", pk="open invoice"),
+    "credit_note_pdf": Route((P.VIEW,), "download", pk="credit note"),
+    "credit_note_email": Route((P.VIEW,), "action", pk="credit note"),
     "credit_note_list": Route((P.VIEW,)),
     "credit_note_export": Route((P.VIEW,), "export"),
     "bank": Route((P.VIEW,)),
@@ -209,6 +217,16 @@ def matrix_records():
         actor=manager,
     )
     bank_lines = dict(StatementLine.objects.values_list("bank_ref", "pk"))
+    refund = services.payment_refund(
+        payment=pay(open_invoice, manager, "20.00"),
+        amount=Money("5.00", "USD"),
+        destination="external",
+        reason="requested_by_customer",
+        actor=manager,
+    )
+    note = services.credit_note_issue(
+        invoice=open_invoice, reduce_due=Money("1.00", "USD"), reason="goodwill", actor=manager
+    ).credit_note
     return {
         "suggested bank line": bank_lines["M-1"],
         "recorded bank line": bank_lines["M-2"],
@@ -219,6 +237,8 @@ def matrix_records():
         "cash payment": cash.pk,
         "failed charge": failed.pk,
         "saved card": card.pk,
+        "refund": refund.pk,
+        "credit note": note.pk,
     }
 
 
@@ -287,6 +307,8 @@ def answered(response, method, kind, is_htmx):
         assert response.status_code == 200
         if kind == "export":
             assert response["Content-Type"].startswith("text/csv")
+        if kind == "download":
+            assert response["Content-Type"] == "application/pdf"
         return
     assert response.status_code in {200, 204, 302, 422}
     if response.status_code == 302:
@@ -298,7 +320,7 @@ def requests_for(kind):
     gets = [("GET", None), ("GET", htmx("modal"))]
     if kind == "action":
         return [*gets, ("POST", None), ("POST", htmx("modal-form"))]
-    if kind == "export":
+    if kind in ("export", "download"):
         return [("GET", None), ("POST", None)]
     return gets
 
@@ -320,7 +342,7 @@ def test_every_route_answers_every_kind_of_user_as_its_permission_says(kind, mat
             try:
                 if route.kind == "public":
                     public_answer(name, method, response)
-                elif route.kind == "export" and method == "POST":
+                elif route.kind in ("export", "download") and method == "POST":
                     assert response.status_code == 405  # Read only, for everyone.
                 elif kind == "anonymous" or kind in TURNED_AWAY:
                     sent_to_login(response, url, headers is not None)

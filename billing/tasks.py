@@ -1,0 +1,14 @@
+"""Background work, on Django's tasks framework (settings.TASKS).
+
+A task carries only an outbox row's id: the row, written in the operation's
+transaction, is what must not be lost (billing/services/documents.py).
+"""
+
+from django.tasks import task
+
+from billing import services
+
+
+@task
+def outbox_handle(message_id):
+    return services.outbox_handle(message_id)
