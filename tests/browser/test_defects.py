@@ -46,26 +46,36 @@ def test_on_a_phone_the_header_wraps_and_nothing_scrolls_sideways(page, manager)
     # The screenshot the fixture saves is the invoice page at the phone's width.
 
 
+def paid_outside(dialog):
+    """Choose "Paid outside" in the open Take payment dialog and wait for the
+    record form it loads."""
+    choice = dialog.get_by_label("Paid outside")
+    choice.check()
+    dialog.locator(f'form#modal-form[hx-post="{choice.get_attribute("hx-get")}"]').wait_for()
+
+
 def test_after_a_modal_focus_returns_to_its_button_or_the_region_that_changed(page, manager):
     invoice = issued_invoice(CustomerFactory(), manager, "100.00")
     sign_in(page, "manager")
     page.goto(f"/invoices/{invoice.pk}/")
 
-    record = page.get_by_role("link", name="Record payment")
-    record.focus()
+    take = page.get_by_role("link", name="Take payment")
+    take.focus()
     page.keyboard.press("Enter")
     dialog = page.locator("dialog#modal-dialog")
     expect(dialog).to_be_visible()
+    paid_outside(dialog)
     page.get_by_label("Amount", exact=True).fill("40.00")
     page.get_by_role("button", name="Record payment").click()
     expect(dialog).to_have_count(0)
     expect(page.locator("#totals .totals-due dd")).to_have_text("60.00 USD")
     page.wait_for_load_state("networkidle")
-    # The header was fetched again: focus is on the new "Record payment" link.
-    expect(page.get_by_role("link", name="Record payment")).to_be_focused()
+    # The header was fetched again: focus is on the new "Take payment" link.
+    expect(page.get_by_role("link", name="Take payment")).to_be_focused()
 
     page.keyboard.press("Enter")
     expect(dialog).to_be_visible()
+    paid_outside(dialog)
     page.get_by_role("button", name="Record payment").click()
     expect(dialog).to_have_count(0)
     expect(page.locator("#invoice-header")).to_contain_text("Paid")

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
 from billing.errors import BillingError
-from billing.management.actors import add_actor_argument, get_actor
+from billing.management.base import add_actor_argument, get_actor
 from billing.services.reconcile import reconcile_pending
 
 

@@ -242,7 +242,10 @@ def test_retry_payment_charges_again_after_the_card_was_fixed(manager):
     # The customer fixed the card at the gateway.
     PaymentMethod.objects.filter(pk=failed.payment_method_id).update(token="sandbox_ok")
 
-    run = ok("retry_payment", failed.pk, "--actor=manager", "--json")
+    # Only the latest failed attempt may be retried (Payment.can_retry).
+    refused("invalid_state", "retry_payment", failed.pk, "--actor=manager")
+    latest = Payment.objects.filter(status=PaymentStatus.FAILED).latest("pk")
+    run = ok("retry_payment", latest.pk, "--actor=manager", "--json")
 
     assert run.json["payment"]["status"] == "succeeded"
     assert run.json["invoice"]["status"] == "paid"

@@ -463,7 +463,11 @@ def test_make_run_passes_its_host_to_the_login_line_and_the_readme_names_it():
 
     makefile = (settings.BASE_DIR / "Makefile").read_text()
     assert "load_demo --host $(HOST)" in makefile
-    assert "runserver $(HOST)" in makefile
+    # The server runs from the script that starts the workers beside it.
+    assert "serve_with_worker.sh $(BIN)/python $(HOST)" in makefile
+    script = (settings.BASE_DIR / "scripts" / "serve_with_worker.sh").read_text()
+    assert "host=$2" in script
+    assert 'runserver "$host"' in script
     readme = (settings.BASE_DIR / "README.md").read_text()
     assert "make run HOST=" in readme
 

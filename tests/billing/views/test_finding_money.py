@@ -273,7 +273,9 @@ def export_rows(client, query=None):
     assert response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="refunds-')
-    table = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    body = b"".join(response.streaming_content)
+    assert body.startswith("\ufeff".encode())  # Excel reads it as UTF-8, like every export
+    table = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert tuple(table[0]) == REFUND_COLUMNS
     return [dict(zip(table[0], row, strict=True)) for row in table[1:]]
 
