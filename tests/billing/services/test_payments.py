@@ -69,6 +69,24 @@ def test_payment_record_accepts_every_external_method(clerk, invoice, method, de
     assert InvoiceEvent.objects.filter(invoice=invoice, kind="payment_recorded").count() == 1
 
 
+def test_payment_record_keeps_an_integrations_meta(clerk, invoice):
+    meta = {"source": "crm", "ids": [1, 2], "nested": {"ok": True}}
+    payment = services.payment_record(**record(invoice, clerk, "10.00", meta=meta))
+    assert Payment.objects.get(pk=payment.pk).meta == meta
+    plain = services.payment_record(**record(invoice, clerk, "10.00"))
+    assert Payment.objects.get(pk=plain.pk).meta == {}
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [["not", "an", "object"], {"blob": "x" * 4100}, {"nul": "a\u0000b"}, {"n": Decimal("1.5")}],
+)
+def test_payment_record_refuses_meta_that_is_not_a_small_json_object(clerk, invoice, meta):
+    assert_refused(
+        "invalid_value", services.payment_record, **record(invoice, clerk, "1", meta=meta)
+    )
+
+
 def test_payment_record_of_the_whole_due_marks_the_invoice_paid(clerk, invoice):
     pay(invoice, clerk, "100.00")
     invoice.refresh_from_db()
