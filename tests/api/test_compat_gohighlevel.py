@@ -5,6 +5,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from moneyed import Money
 
 from api.keys import api_key_revoke
@@ -12,7 +13,7 @@ from billing import services
 from billing.models import IdempotencyKey, Payment
 from tests.api.conftest import key_for
 from tests.factories import CustomerFactory
-from tests.helpers import issued_invoice, record_counts, user_with
+from tests.helpers import issued_invoice, record_counts, run_together, user_with
 
 pytestmark = pytest.mark.django_db
 
@@ -245,3 +246,24 @@ def test_an_idempotency_key_replays_the_first_answer(client, secret, invoice):
     )
     problem(other, 409, "idempotency_conflict")
     assert Payment.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_ten_identical_posts_with_one_key_at_once_record_once(clerk):
+    invoice = issued_invoice(CustomerFactory(), clerk, "999.00")
+    secret = key_for(clerk)[1]
+    body = {"mode": "cash", "amount": 10, "meta": {"crmId": "abc"}}
+
+    def work(i):
+        response = ghl_post(Client(), secret, invoice.pk, body, **{"Idempotency-Key": "same"})
+        return response.status_code, response.json()
+
+    results, errors = run_together(10, work)
+    assert errors == {}
+    assert {status for status, _ in results.values()} <= {200, 409}
+    recorded = [answer for status, answer in results.values() if status == 200]
+    assert recorded and all(answer == recorded[0] for answer in recorded)
+    assert Payment.objects.count() == 1
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == Money("10", "USD")
