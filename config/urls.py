@@ -12,6 +12,7 @@ urlpatterns = [
     path("compat/lago/", lago.api.urls),
     path("compat/dolfin/", dolfin.api.urls),
     path("compat/gohighlevel/", gohighlevel.api.urls),
+    re_path(r"^compat/(?P<rest>.*)$", unknown_url),
     path("", include("api.urls")),
     path("", include("billing.urls")),
 ]

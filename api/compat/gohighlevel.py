@@ -86,6 +86,19 @@ api = NinjaAPI(
 )
 problems.install(api)
 
+# The service's field names in GoHighLevel's words, so an error names what was sent.
+FIELDS = {
+    "paid_at": "fulfilledAt",
+    "card_brand": "card.brand",
+    "card_last4": "card.last4",
+    "cheque_number": "cheque.number",
+}
+
+
+@api.exception_handler(BillingError)
+def billing_error(request, exc):
+    return problems.problem(exc.code, exc.message, field=FIELDS.get(exc.field, exc.field))
+
 
 class Card(In):
     brand: str = Field("", max_length=30)

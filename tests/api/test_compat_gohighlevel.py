@@ -128,9 +128,9 @@ def test_each_mode_records_its_method_and_details(client, secret, invoice, mode,
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"mode": "card", "amount": 1}, "card_brand"),
-        ({"mode": "card", "amount": 1, "card": {"brand": "Visa", "last4": "42"}}, "card_last4"),
-        ({"mode": "cheque", "amount": 1}, "cheque_number"),
+        ({"mode": "card", "amount": 1}, "card.brand"),
+        ({"mode": "card", "amount": 1, "card": {"brand": "Visa", "last4": "42"}}, "card.last4"),
+        ({"mode": "cheque", "amount": 1}, "cheque.number"),
         ({"mode": "wire", "amount": 1}, "mode"),
         ({"mode": "cash", "amount": 1, "tip": 2}, "tip"),
     ],
@@ -195,6 +195,12 @@ def test_unknown_invoice_overpayment_and_bad_amounts_write_nothing(client, secre
         "invalid_amount",
     )
     problem(ghl_post(client, secret, invoice.pk, "{not json"), 400, "malformed_request")
+    future = {"mode": "cash", "amount": 1, "fulfilledAt": "2999-01-01T00:00:00Z"}
+    assert problem(ghl_post(client, secret, invoice.pk, future), 422, "invalid_date")["field"] == (
+        "fulfilledAt"
+    )
+    unknown_url = client.post("/compat/gohighlevel/invoices", "{}", content_type="application/json")
+    problem(unknown_url, 404, "not_found")
     assert record_counts() == before
 
 
