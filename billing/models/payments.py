@@ -112,7 +112,8 @@ class Payment(models.Model):
     notes = note_field()
     # What an integration kept with the payment (GoHighLevel's ``meta``): its own
     # JSON object, at most META_MAX_BYTES serialised, returned as it was sent.
-    meta = models.JSONField(default=dict, blank=True)
+    # db_default: rows written by raw SQL (benchmarks, bulk loads) get {} too.
+    meta = models.JSONField(default=dict, db_default={}, blank=True)
     gateway_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     gateway_charge_id = models.CharField(max_length=100, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)

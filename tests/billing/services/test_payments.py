@@ -543,3 +543,15 @@ def test_payment_record_check_refuses_what_payment_record_would_and_writes_nothi
         "permission_denied", services.payment_record_check, **record(invoice, nobody, "1")
     )
     assert record_counts()["Payment"] == 0
+
+
+@pytest.mark.postgres  # SQLite has no SET column = DEFAULT to test it with
+def test_a_payment_row_written_without_meta_gets_an_empty_object(clerk, invoice):
+    # Raw SQL (the benchmarks' bulk loads) names no meta column: the database's
+    # default fills it, so every row reads as an object.
+    from django.db import connection
+
+    payment = services.payment_record(**record(invoice, clerk, "10.00"))
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE billing_payment SET meta = DEFAULT WHERE id = %s", [payment.pk])
+    assert Payment.objects.get(pk=payment.pk).meta == {}
