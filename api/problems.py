@@ -26,12 +26,17 @@ AUTHENTICATION_FAILED = "authentication_failed"
 NOT_FOUND = "not_found"
 METHOD_NOT_ALLOWED = "method_not_allowed"
 INTERNAL_ERROR = "internal_error"
+# GoHighLevel's shape (api/compat/gohighlevel.py): a Version header other than
+# the one served, and payment schedules, which do not exist yet.
+UNSUPPORTED_VERSION = "unsupported_version"
+PAYMENT_SCHEDULES_UNSUPPORTED = "payment_schedules_unsupported"
 
 # The one table: every error code and the HTTP status it answers with. It is
 # also in the OpenAPI document (api.v1's description and the Problem schema).
 STATUS_BY_CODE = {
     MALFORMED_REQUEST: 400,
     MISSING_HEADER: 400,
+    UNSUPPORTED_VERSION: 400,
     AUTHENTICATION_FAILED: 401,
     ErrorCode.PAYMENT_DECLINED: 402,
     ErrorCode.PERMISSION_DENIED: 403,
@@ -52,6 +57,7 @@ STATUS_BY_CODE = {
     ErrorCode.CURRENCY_MISMATCH: 422,
     ErrorCode.INVALID_DATE: 422,
     ErrorCode.INVALID_VALUE: 422,
+    PAYMENT_SCHEDULES_UNSUPPORTED: 422,
     INTERNAL_ERROR: 500,
 }
 assert set(STATUS_BY_CODE) >= ALL_CODES, ALL_CODES - set(STATUS_BY_CODE)

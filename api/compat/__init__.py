@@ -1,5 +1,6 @@
 """The seeds' payment APIs as their own documents describe them, each mounted
-under its own prefix (/compat/lago, /compat/dolfin), so a client configured with
+under its own prefix (/compat/lago, /compat/dolfin,
+/compat/gohighlevel), so a client configured with
 that base URL works unchanged. Each module reads like a translation table:
 their field names in, one service call, their field names out, error codes
 mapped by one dict. No rule lives here.

@@ -110,6 +110,10 @@ class Payment(models.Model):
     paid_at = models.DateField("payment date")
     reference = models.CharField(max_length=200, blank=True)
     notes = note_field()
+    # What an integration kept with the payment (GoHighLevel's ``meta``): its own
+    # JSON object, at most META_MAX_BYTES serialised, returned as it was sent.
+    # db_default: rows written by raw SQL (benchmarks, bulk loads) get {} too.
+    meta = models.JSONField(default=dict, db_default={}, blank=True)
     gateway_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     gateway_charge_id = models.CharField(max_length=100, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)

@@ -1,5 +1,6 @@
 """Payments recorded by hand (money that arrived outside the system) and voids."""
 
+import json
 import re
 
 from django.db import transaction
@@ -37,6 +38,35 @@ from billing.services._common import (
 from billing.services.credit_notes import create_credit_note
 
 DETAIL_FIELDS = ("cheque_number", "card_brand", "card_last4", "bank_reference")
+# An integration's meta is its own notes, not a document store.
+META_MAX_BYTES = 4096
+
+
+def clean_meta(meta):
+    """An integration's JSON object kept with the payment: ``{}`` for None; not
+    an object, not JSON, larger than META_MAX_BYTES serialised or holding a NUL
+    character (which PostgreSQL's jsonb cannot store) is ``invalid_value``."""
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise BillingError(ErrorCode.INVALID_VALUE, "meta must be a JSON object.", field="meta")
+    try:
+        serialised = json.dumps(meta, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        raise BillingError(
+            ErrorCode.INVALID_VALUE, "meta must hold only JSON values.", field="meta"
+        ) from None
+    if len(serialised.encode()) > META_MAX_BYTES:
+        raise BillingError(
+            ErrorCode.INVALID_VALUE,
+            f"meta must be at most {META_MAX_BYTES} bytes as JSON.",
+            field="meta",
+        )
+    if "\\u0000" in serialised:
+        raise BillingError(
+            ErrorCode.INVALID_VALUE, "meta cannot hold a NUL character.", field="meta"
+        )
+    return meta
 
 
 def clean_details(method, details):
@@ -162,6 +192,7 @@ def record_payment(
     excess_to_credit=False,
     write_off_remainder=False,
     idempotency_key=None,
+    meta=None,
 ):
     """Record money that arrived outside the system against an open invoice.
 
@@ -177,6 +208,7 @@ def record_payment(
     ``invalid_date``, ``invoice_not_payable``, ``overpayment``,
     ``idempotency_conflict``, ``permission_denied`` (also without
     ``issue_credit_note`` when writing off). Locks: invoice, number counter or balance.
+    ``meta`` is an integration's JSON object kept with the payment (``clean_meta``).
     """
     permissions.require(actor, permissions.RECORD)
     if write_off_remainder:
@@ -193,6 +225,7 @@ def record_payment(
         excess_to_credit,
         write_off_remainder,
     )
+    meta = clean_meta(meta)
     key = Idempotency(
         "payment_record",
         idempotency_key,
@@ -206,6 +239,7 @@ def record_payment(
             details=details,
             excess_to_credit=bool(excess_to_credit),
             write_off=bool(write_off_remainder),
+            meta=meta,
         ),
         actor,
     )
@@ -224,6 +258,7 @@ def record_payment(
         amount_refunded=zero(invoice.currency),
         amount_to_credit=zero(invoice.currency),
         created_by=actor,
+        meta=meta,
         **details,
     )
     recorded = new_event(

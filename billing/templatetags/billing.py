@@ -9,6 +9,8 @@ its own context each time (about a fifth of the invoice list's time when they
 were includes; benchmarks/README.md, "http.py").
 """
 
+import json
+
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
@@ -90,3 +92,9 @@ def card_expired(method):
 def lookup(mapping, key):
     """``{{ outstanding|lookup:customer.pk }}``: a dict's value, or nothing."""
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def as_json(value):
+    """An integration's meta as the JSON it sent (escaped like any text)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -1,6 +1,9 @@
 """The payment page, /payments/<id>/ (views/payments.py payment_detail), and the
 links that lead to it from every page showing a payment."""
 
+import json
+from html import escape
+
 import pytest
 from django.urls import reverse
 from moneyed import Money
@@ -59,6 +62,18 @@ def test_the_page_shows_what_how_who_and_when(staff_client, manager, invoice):
     assert f'href="{invoice.get_absolute_url()}"' in content
     assert f'href="{invoice.customer.get_absolute_url()}"' in content
     assert "Bäckerei Müller" in page
+
+
+def test_an_integrations_meta_is_shown_as_json_and_escaped(staff_client, manager, invoice):
+    plain = pay(invoice, manager, "1.00")
+    page = text(get_ok(staff_client, url(plain)))
+    assert "Integration data" not in page
+    meta = {"crmId": "<b>abc</b>", "n": 2}
+    payment = pay(invoice, manager, "1.00", meta=meta)
+    content = get_ok(staff_client, url(payment)).content.decode()
+    assert "Integration data" in content
+    assert f"<code>{escape(json.dumps(meta))}</code>" in content
+    assert "<b>abc</b>" not in content
 
 
 @pytest.mark.parametrize(
