@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0012_currency_indexes"),
+        ("billing", "0013_receipts_outbox"),
     ]
 
     operations = [
