@@ -157,6 +157,15 @@ def test_the_actions_follow_the_models_rules(staff_client, manager, invoice):
     assert reverse("billing:payment_void", args=[cash.pk]) not in content
 
 
+def test_a_succeeded_payment_offers_its_receipt_to_download_and_e_mail(
+    staff_client, manager, invoice
+):
+    cash = pay(invoice, manager, "100.00")
+    content = get_ok(staff_client, url(cash)).content.decode()
+    assert reverse("billing:payment_receipt_pdf", args=[cash.pk]) in content
+    assert reverse("billing:payment_receipt_email", args=[cash.pk]) in content
+
+
 def test_a_failed_charge_offers_retry_and_no_refund(staff_client, manager, invoice):
     saved_card(invoice.customer, manager, token="sandbox_declined")
     failed = services.payment_charge(invoice=invoice, actor=manager)
@@ -165,6 +174,7 @@ def test_a_failed_charge_offers_retry_and_no_refund(staff_client, manager, invoi
     content = response.content.decode()
     assert reverse("billing:payment_retry", args=[failed.pk]) in content
     assert reverse("billing:payment_refund", args=[failed.pk]) not in content
+    assert reverse("billing:payment_receipt_pdf", args=[failed.pk]) not in content
     assert "Failed" in text(response)
 
 
