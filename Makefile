@@ -57,7 +57,7 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
 	}
 
-# benchmarks/http.py drives gunicorn with Debian's wrk, installed the same way.
+# benchmarks/http_pages.py drives gunicorn with Debian's wrk, installed the same way.
 wrk:
 	@command -v wrk >/dev/null 2>&1 || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -89,7 +89,7 @@ bench: install wrk
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/invoice_list.py
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/import_payments.py
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/bank_import.py
-	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/http.py
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/http_pages.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""Settings of benchmarks/http.py's server: production's (DJANGO_DEBUG=false,
+"""Settings of benchmarks/http_pages.py's server: production's (DJANGO_DEBUG=false,
 config/settings.py) plus the bare view's URL. Never used outside the benchmark."""
 
 from config.settings import *  # noqa: F403

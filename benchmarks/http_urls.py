@@ -21,7 +21,7 @@ INSERT = """INSERT INTO billing_payment (invoice_id, currency, amount, amount_cu
     created_at, created_by_id)
    VALUES (%s, 'USD', 0.01, 'USD', 'succeeded', 'cash', '', '', '', '', CURRENT_DATE, '',
     '', %s, '', '', 0, 'USD', 0, 'USD', '', now(), %s)"""
-# The payments are the bench user's (benchmarks/http.py passes its id).
+# The payments are the bench user's (benchmarks/http_pages.py passes its id).
 ACTOR = int(os.environ.get("HTTP_BENCH_USER_ID", 0))
 UPDATE = """UPDATE billing_invoice SET amount_paid = amount_paid + 0.01,
     amount_due = amount_due - 0.01, status = 'partially_paid' WHERE id = %s"""

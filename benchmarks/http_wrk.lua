@@ -1,4 +1,4 @@
--- benchmarks/http.py's requests for wrk. Arguments (after "--"):
+-- benchmarks/http_pages.py's requests for wrk. Arguments (after "--"):
 --   1 path, with {id} for an invoice id       2 comma-separated invoice ids
 --   3 body, with {key} for a new UUID ("" for a GET)   4 run id (8 hex digits)
 --   5 headers, "Name: value" lines

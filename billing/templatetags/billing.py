@@ -6,7 +6,7 @@ Every amount on a page goes through ``money`` (billing.money.format_money), neve
 ``money_cell`` and ``status_badge`` are tags, not included templates: a list
 renders them in every row, and an ``{% include %}`` costs a template render with
 its own context each time (about a fifth of the invoice list's time when they
-were includes; benchmarks/README.md, "http.py").
+were includes; benchmarks/README.md, "http_pages.py").
 """
 
 import json

@@ -1,7 +1,7 @@
 """The back office over real HTTP: gunicorn, wrk, and a bare Django view as the floor.
 
     make bench        (or, alone:)
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/billing .venv/bin/python benchmarks/http.py
+    DATABASE_URL=postgres://... .venv/bin/python benchmarks/http_pages.py
 
 Builds (once, like benchmarks/invoice_list.py, whose SQL it reuses) a
 `<db>_httpbench` database with 1,000,000 invoices, plus one invoice made through
