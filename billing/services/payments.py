@@ -93,9 +93,16 @@ def clean_details(method, details):
     return details
 
 
-def _clean_request(invoice, amount, method, paid_at, reference, notes, details, excess, write_off):
-    """payment_record's input checks, which need no lock: the method and its
-    details, text lengths, the date and the amount in the invoice's currency."""
+def _clean_request(
+    actor, invoice, amount, method, paid_at, reference, notes, details, excess, write_off
+):
+    """payment_record's checks that need no lock: the actor's permissions, the
+    method and its details, text lengths, the date and the amount in the
+    invoice's currency."""
+    permissions.require(actor, permissions.RECORD)
+    if write_off:
+        # Writing off is crediting: the rest is settled by a credit note.
+        permissions.require(actor, permissions.ISSUE_CREDIT_NOTE)
     require_choice(method, PaymentMethodKind, "method", "payment method")
     if method not in EXTERNAL_METHODS:
         raise BillingError(
@@ -154,10 +161,8 @@ def payment_record_check(
     A preview for a batch (``import_payments`` checks every row before it writes
     any); ``payment_record`` checks it all again on the locked invoice.
     """
-    permissions.require(actor, permissions.RECORD)
-    if write_off_remainder:
-        permissions.require(actor, permissions.ISSUE_CREDIT_NOTE)
     amount, _, _ = _clean_request(
+        actor,
         invoice,
         amount,
         method,
@@ -210,11 +215,8 @@ def record_payment(
     ``issue_credit_note`` when writing off). Locks: invoice, number counter or balance.
     ``meta`` is an integration's JSON object kept with the payment (``clean_meta``).
     """
-    permissions.require(actor, permissions.RECORD)
-    if write_off_remainder:
-        # Writing off is crediting: the rest is settled by a credit note.
-        permissions.require(actor, permissions.ISSUE_CREDIT_NOTE)
     amount, paid_at, details = _clean_request(
+        actor,
         invoice,
         amount,
         method,
