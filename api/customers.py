@@ -19,26 +19,24 @@ from api.schemas import (
     ListQuery,
     MoneyIn,
     MoneyOut,
+    can_view,
+    column_length,
     iso,
     money_in,
     money_out,
     sid,
 )
-from billing import permissions, selectors, services
+from billing import selectors, services
 from billing.models import BalanceEntry, Customer, GatewayName, PaymentMethod
 
 router = Router(tags=["customers"])
 
 
-def can_view(request):
-    permissions.require(request.auth, permissions.VIEW)
-
-
 class CustomerIn(In):
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=column_length(Customer, "name"))
     currency: str = Field(min_length=3, max_length=3, examples=["USD"])
-    email: str = Field("", max_length=254)
-    external_ref: str = Field("", max_length=100)
+    email: str = Field("", max_length=column_length(Customer, "email"))
+    external_ref: str = Field("", max_length=column_length(Customer, "external_ref"))
 
 
 class CustomerOut(Schema):

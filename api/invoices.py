@@ -23,20 +23,17 @@ from api.schemas import (
     ListQuery,
     MoneyIn,
     MoneyOut,
+    can_view,
     iso,
     money_in,
     money_out,
     sid,
 )
-from billing import permissions, selectors, services
+from billing import selectors, services
 from billing.errors import BillingError, ErrorCode
 from billing.models import Customer, Invoice, InvoiceLine, InvoiceStatus
 
 router = Router(tags=["invoices"])
-
-
-def can_view(request):
-    permissions.require(request.auth, permissions.VIEW)
 
 
 class LineIn(In):

@@ -24,6 +24,7 @@ from api.schemas import (
     ListQuery,
     MoneyIn,
     MoneyOut,
+    column_length,
     iso,
     money_in,
     money_out,
@@ -46,18 +47,18 @@ ExternalMethod = Literal[tuple(str(m) for m in EXTERNAL_METHODS)]  # type: ignor
 
 
 class DetailsIn(In):
-    cheque_number: str | None = Field(None, max_length=50)
-    card_brand: str | None = Field(None, max_length=30)
+    cheque_number: str | None = Field(None, max_length=column_length(Payment, "cheque_number"))
+    card_brand: str | None = Field(None, max_length=column_length(Payment, "card_brand"))
     card_last4: str | None = Field(None, max_length=4)
-    bank_reference: str | None = Field(None, max_length=100)
+    bank_reference: str | None = Field(None, max_length=column_length(Payment, "bank_reference"))
 
 
 class PaymentRecordIn(In):
     amount: MoneyIn
     method: ExternalMethod
     paid_at: datetime.date = Field(description="The day the customer paid.")
-    reference: str = Field("", max_length=200)
-    notes: str = Field("", max_length=2000)
+    reference: str = Field("", max_length=column_length(Payment, "reference"))
+    notes: str = Field("", max_length=column_length(Payment, "notes"))
     details: DetailsIn | None = None
     excess_to_credit: bool = False
     write_off_remainder: bool = False
@@ -69,7 +70,7 @@ class ChargeIn(In):
 
 
 class ReasonIn(In):
-    reason: str = Field(min_length=1, max_length=300)
+    reason: str = Field(min_length=1, max_length=column_length(Payment, "void_reason"))
 
 
 class DetailsOut(Schema):

@@ -18,6 +18,7 @@ from api.schemas import (
     ListQuery,
     MoneyIn,
     MoneyOut,
+    can_view,
     iso,
     money_in,
     money_out,
@@ -35,10 +36,6 @@ from billing.models import (
 from billing.money import zero
 
 router = Router(tags=["refunds and credit notes"])
-
-
-def can_view(request):
-    permissions.require(request.auth, permissions.VIEW)
 
 
 class RefundIn(In):

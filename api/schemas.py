@@ -11,6 +11,7 @@ from ninja.parser import Parser
 from pydantic import ConfigDict
 
 from api.problems import STATUS_BY_CODE
+from billing import permissions
 from billing.money import normalize, parse_money
 
 
@@ -20,6 +21,17 @@ class DecimalParser(Parser):
 
     def parse_body(self, request):
         return json.loads(request.body, parse_float=Decimal)
+
+
+def can_view(request):
+    """The reads' one check: the key's user may see billing."""
+    permissions.require(request.auth, permissions.VIEW)
+
+
+def column_length(model, name):
+    """A text field's longest value, from the model: the API refuses what the
+    column (and the service's own check) would refuse, and no more."""
+    return model._meta.get_field(name).max_length
 
 
 class In(Schema):
