@@ -103,9 +103,12 @@ def get_customer(request, customer: Id):
 
 class PaymentMethodIn(In):
     gateway: GatewayName
-    token: str = Field(max_length=255, description="The gateway's token; never a card number.")
-    brand: str = Field(max_length=30)
-    last4: str = Field(max_length=4)
+    token: str = Field(
+        max_length=column_length(PaymentMethod, "token"),
+        description="The gateway's token; never a card number.",
+    )
+    brand: str = Field(max_length=column_length(PaymentMethod, "brand"))
+    last4: str = Field(max_length=column_length(PaymentMethod, "last4"))
     exp_month: int = Field(ge=1, le=12)
     exp_year: int = Field(ge=2000, le=2100)
     default: bool = True
@@ -227,13 +230,14 @@ def list_entries(request, customer: Id, query: Query[ListQuery]):
 
 class AdjustIn(In):
     amount: MoneyIn = Field(description="Signed: negative takes credit away.")
-    reason: str = Field(max_length=300)
+    reason: str = Field(max_length=column_length(BalanceEntry, "reason"))
 
 
 class PayOutIn(In):
     amount: MoneyIn
-    reference: str = Field(max_length=200)
-    notes: str = Field("", max_length=2000)
+    reference: str = Field(max_length=column_length(BalanceEntry, "reference"))
+    # Kept as the entry's reason.
+    notes: str = Field("", max_length=column_length(BalanceEntry, "reason"))
 
 
 @router.post("/customers/{customer}/balance_adjustments", response={201: EntryOut, **ERRORS})

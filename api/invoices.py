@@ -24,6 +24,7 @@ from api.schemas import (
     MoneyIn,
     MoneyOut,
     can_view,
+    column_length,
     iso,
     money_in,
     money_out,
@@ -31,13 +32,13 @@ from api.schemas import (
 )
 from billing import selectors, services
 from billing.errors import BillingError, ErrorCode
-from billing.models import Customer, Invoice, InvoiceLine, InvoiceStatus
+from billing.models import Customer, Invoice, InvoiceEvent, InvoiceLine, InvoiceStatus
 
 router = Router(tags=["invoices"])
 
 
 class LineIn(In):
-    description: str = Field(max_length=500)
+    description: str = Field(max_length=column_length(InvoiceLine, "description"))
     quantity: str = Field("1", max_length=30, examples=["2"])
     unit_price: MoneyIn
     tax_rate: str = Field("0", max_length=30, examples=["20"], description="A percentage.")
@@ -55,7 +56,8 @@ class IssueIn(In):
 
 
 class VoidIn(In):
-    reason: str = Field(min_length=1, max_length=500)
+    # The reason is kept as the timeline event's message.
+    reason: str = Field(min_length=1, max_length=column_length(InvoiceEvent, "message"))
 
 
 class LineOut(Schema):
@@ -168,7 +170,7 @@ class InvoiceFilters(ListQuery):
     status: InvoiceStatus | None = None
     customer: Id | None = None
     currency: str | None = Field(None, min_length=3, max_length=3)
-    number: str | None = Field(None, max_length=32)
+    number: str | None = Field(None, max_length=column_length(Invoice, "number"))
     overdue: bool | None = None
 
 

@@ -5,6 +5,11 @@ from api.problems import NotFound
 from billing.errors import BillingError, ErrorCode
 from billing.models import Invoice
 
+# How long a reference to an invoice may be: not stored, so no column bounds it;
+# room for an id, a number, or the UUID a client of another product sends (which
+# answers invoice_not_found rather than a validation error).
+REFERENCE_LENGTH = 64
+
 
 def invoice_query(ref):
     ref = (ref or "").strip()

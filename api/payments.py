@@ -49,7 +49,7 @@ ExternalMethod = Literal[tuple(str(m) for m in EXTERNAL_METHODS)]  # type: ignor
 class DetailsIn(In):
     cheque_number: str | None = Field(None, max_length=column_length(Payment, "cheque_number"))
     card_brand: str | None = Field(None, max_length=column_length(Payment, "card_brand"))
-    card_last4: str | None = Field(None, max_length=4)
+    card_last4: str | None = Field(None, max_length=column_length(Payment, "card_last4"))
     bank_reference: str | None = Field(None, max_length=column_length(Payment, "bank_reference"))
 
 

@@ -19,6 +19,7 @@ from api.schemas import (
     MoneyIn,
     MoneyOut,
     can_view,
+    column_length,
     iso,
     money_in,
     money_out,
@@ -42,8 +43,8 @@ class RefundIn(In):
     amount: MoneyIn
     destination: RefundDestination
     reason: RefundReason
-    notes: str = Field("", max_length=2000)
-    reference: str = Field("", max_length=200)
+    notes: str = Field("", max_length=column_length(Refund, "notes"))
+    reference: str = Field("", max_length=column_length(Refund, "reference"))
 
 
 class RefundOut(Schema):
@@ -125,7 +126,7 @@ class CreditNoteIn(In):
     refund: MoneyIn | None = None
     refund_payment_id: Id | None = None
     to_credit: MoneyIn | None = None
-    memo: str = Field("", max_length=2000)
+    memo: str = Field("", max_length=column_length(CreditNote, "memo"))
 
 
 class CreditNoteOut(Schema):

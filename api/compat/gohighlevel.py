@@ -20,13 +20,12 @@ from ninja.renderers import BaseRenderer
 
 from api import problems
 from api.auth import BearerKey
-from api.compat import day_of, optional_call
-from api.lookups import invoice_or_404
+from api.compat import day_of, optional_call, record
+from api.lookups import REFERENCE_LENGTH, invoice_or_404
 from api.problems import PAYMENT_SCHEDULES_UNSUPPORTED, UNSUPPORTED_VERSION
-from api.schemas import DecimalParser, In
-from billing import services
+from api.schemas import DecimalParser, In, column_length
 from billing.errors import BillingError, ErrorCode
-from billing.models import InvoiceStatus
+from billing.models import InvoiceStatus, Payment
 from billing.money import normalize
 
 VERSION = "2021-07-28"
@@ -101,22 +100,24 @@ def billing_error(request, exc):
 
 
 class Card(In):
-    brand: str = Field("", max_length=30)
-    # Checked by the service (four digits), not here: its error names the field.
+    brand: str = Field("", max_length=column_length(Payment, "card_brand"))
+    # Not the column's 4: the service checks four digits, so its error names the
+    # field (card.last4), and the document's own "<string>" placeholder gets that
+    # answer too. This only bounds the request.
     last4: str = Field("", max_length=30)
 
 
 class Cheque(In):
-    number: str = Field("", max_length=50)
+    number: str = Field("", max_length=column_length(Payment, "cheque_number"))
 
 
 class PaymentIn(In):
-    altId: str | None = Field(None, max_length=64)
+    altId: str | None = Field(None, max_length=REFERENCE_LENGTH)
     altType: Literal["location"] | None = None
     mode: Literal["cash", "card", "cheque", "bank_transfer", "other"]
     card: Card | None = None
     cheque: Cheque | None = None
-    notes: str | None = Field(None, max_length=2000)
+    notes: str | None = Field(None, max_length=column_length(Payment, "notes"))
     amount: Decimal | None = Field(None, max_digits=30)
     meta: dict[str, Any] | None = None
     paymentScheduleIds: list[Annotated[str, Field(max_length=64)]] | None = Field(
@@ -231,17 +232,22 @@ def record_payment(
             "record the payment without paymentScheduleIds.",
             field="paymentScheduleIds",
         )
-    invoice = invoice_or_404(invoiceId)
-    if body.amount is None and not invoice.can_take_payment:
-        # No amount means "what is payable now", and nothing is.
-        raise BillingError(
-            ErrorCode.INVOICE_NOT_PAYABLE,
-            f"Invoice {invoice} has nothing that can be paid now.",
-            field="amount",
-        )
+    invoice = invoiceId
+    if body.amount is None:
+        # No amount means "what is payable now" (the model's rule), read from the
+        # row; with an amount the invoice is not read before the service's statement.
+        invoice = invoice_or_404(invoiceId)
+        if not invoice.can_take_payment:
+            raise BillingError(
+                ErrorCode.INVOICE_NOT_PAYABLE,
+                f"Invoice {invoice} has nothing that can be paid now.",
+                field="amount",
+            )
 
     def render(payment):
-        payment.invoice.customer = invoice.customer
+        # payment.invoice is the row the service's statement returned: its amounts
+        # and status need no read; the customer and lines, which it does not
+        # return, are one read each.
         return {
             "success": True,
             "invoice": invoice_out(payment.invoice, body),
@@ -249,10 +255,9 @@ def record_payment(
         }
 
     call = optional_call(request, idempotency_key, body, status=200, render=render)
-    payment = services.payment_record(
-        invoice=invoice,
-        # No amount: what the invoice may still be paid now (the model's rule).
-        amount=invoice.payable_now.amount if body.amount is None else body.amount,
+    payment = record(
+        invoice,
+        lambda currency: invoice.payable_now.amount if body.amount is None else body.amount,
         method=body.mode,
         details=details_of(body),
         paid_at=day_of(body.fulfilledAt),

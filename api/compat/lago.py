@@ -1,6 +1,7 @@
 """Lago's manual payments (POST {prefix}/api/v1/payments, GET one and the list),
 ``Authorization: Bearer <key>``. ``amount_cents`` is in the currency's minor unit
-(JPY has none, KWD has three), so the invoice is read first for its currency."""
+(JPY has none, KWD has three): the invoice's currency, which api.compat.record
+knows without reading the invoice first."""
 
 import datetime
 import json
@@ -13,11 +14,11 @@ from ninja import Field, Header, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from api.auth import BearerKey
-from api.compat import day_of, optional_call
-from api.lookups import invoice_or_404, one_or_404
+from api.compat import day_of, optional_call, record
+from api.lookups import REFERENCE_LENGTH, invoice_or_404, one_or_404
 from api.problems import STATUS_BY_CODE, NotFound, field_of
-from api.schemas import DecimalParser, Id, In
-from billing import permissions, services
+from api.schemas import DecimalParser, Id, In, column_length
+from billing import permissions
 from billing.errors import BillingError
 from billing.models import Payment
 from billing.money import minor_unit
@@ -42,9 +43,9 @@ PAYMENT_STATUS = {
 
 
 class PaymentFields(In):
-    invoice_id: str = Field(max_length=64)
+    invoice_id: str = Field(max_length=REFERENCE_LENGTH)
     amount_cents: int = Field(ge=0, le=10**22)
-    reference: str = Field(max_length=200)
+    reference: str = Field(max_length=column_length(Payment, "reference"))
     paid_at: datetime.date | None = None
 
 
@@ -56,7 +57,10 @@ def cents(money):
     return int(money.amount.scaleb(minor_unit(money.currency.code)))
 
 
-def payment_out(payment, invoice):
+def payment_out(payment):
+    # The invoice as the service left it (its statement returns the row) or as
+    # the reads' select_related joined it: never a read of its own.
+    invoice = payment.invoice
     return {
         "lago_id": str(payment.pk),
         "invoice_ids": [str(invoice.pk)],
@@ -125,16 +129,14 @@ def create_payment(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ):
     fields = body.payment
-    invoice = invoice_or_404(fields.invoice_id)
-    amount = Decimal(fields.amount_cents).scaleb(-minor_unit(invoice.currency))
 
     def render(payment):
-        return {"payment": payment_out(payment, invoice)}
+        return {"payment": payment_out(payment)}
 
     call = optional_call(request, idempotency_key, body, status=200, render=render)
-    payment = services.payment_record(
-        invoice=invoice,
-        amount=amount,
+    payment = record(
+        fields.invoice_id,
+        lambda currency: Decimal(fields.amount_cents).scaleb(-minor_unit(currency)),
         method="other",
         paid_at=day_of(fields.paid_at),
         reference=fields.reference,
@@ -148,13 +150,13 @@ def create_payment(
 def get_payment(request, lago_id: Id):
     permissions.require(request.auth, permissions.VIEW)
     payment = one_or_404(Payment.objects.select_related("invoice"), lago_id, "payment")
-    return {"payment": payment_out(payment, payment.invoice)}
+    return {"payment": payment_out(payment)}
 
 
 class ListQuery(Schema):
     page: int = Field(1, ge=1, le=1_000_000)
     per_page: int = Field(20, ge=1, le=100)
-    invoice_id: str | None = Field(None, max_length=64)
+    invoice_id: str | None = Field(None, max_length=REFERENCE_LENGTH)
 
 
 @api.get("/api/v1/payments")
@@ -168,7 +170,7 @@ def list_payments(request, query: Query[ListQuery]):
     rows = list(payments[start : start + query.per_page])
     pages = max((total + query.per_page - 1) // query.per_page, 1)
     return {
-        "payments": [payment_out(p, p.invoice) for p in rows],
+        "payments": [payment_out(p) for p in rows],
         "meta": {
             "current_page": query.page,
             "next_page": query.page + 1 if query.page < pages else None,
