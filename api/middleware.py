@@ -13,8 +13,10 @@ class MethodNotAllowedProblemMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if response.status_code == 405 and request.path.startswith(PREFIXES):
-            answer = problems.problem(
-                problems.METHOD_NOT_ALLOWED, f"{request.method} is not allowed on {request.path}."
+            answer = problems.refusal(
+                request,
+                problems.METHOD_NOT_ALLOWED,
+                f"{request.method[:20]} is not allowed on {request.path[:200]}.",
             )
             if response.has_header("Allow"):
                 answer["Allow"] = response["Allow"]

@@ -9,6 +9,7 @@ URL: all the same shape, never an HTML page. Only a true bug is a 500, logged.
 
 import json
 import logging
+import re
 
 from django.http import Http404, HttpResponse
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -109,6 +110,13 @@ def error_table_markdown():
     return f"| code | status |\n| --- | --- |\n{rows}"
 
 
+# pydantic names the member of a union that refused a value after the field
+# (``fulfilledAt.datetime``, ``amount.constrained-str``); the client wrote no such field.
+UNION_MEMBER = re.compile(
+    r"^(datetime|date|decimal|str|int|float|bool|[\w-]+\[.*\]|constrained-\w+)$"
+)
+
+
 def field_of(loc):
     """``body.payload.amount.amount`` → ``amount.amount``: the field as the client
     wrote it (ninja puts the source and the body parameter's name first)."""
@@ -117,6 +125,7 @@ def field_of(loc):
         source, parts = parts[0], parts[1:]
         if source == "body" and parts:
             parts = parts[1:]
+    parts = [p for p in parts if not UNION_MEMBER.match(p)]
     return ".".join(parts) or None
 
 
@@ -189,6 +198,20 @@ def install(api):
         return problem(INTERNAL_ERROR, "Something went wrong on our side; it has been logged.")
 
 
+# The compat shapes' own forms for the refusals their APIs' handlers never see (an
+# unknown URL, a method a path does not take): a path prefix → ``shape(code,
+# detail)``, registered by each module of api/compat.
+SHAPES = {}
+
+
+def refusal(request, code, detail):
+    """A refusal in the form of the API the request's path belongs to."""
+    for prefix, shape in SHAPES.items():
+        if request.path.startswith(prefix):
+            return shape(code, detail)
+    return problem(code, detail)
+
+
 def unknown_url(request, rest=""):
     """Under the API's prefixes an unknown URL is a problem too, never an HTML page."""
-    return problem(NOT_FOUND, f"There is no {request.path[:200]}.")
+    return refusal(request, NOT_FOUND, f"There is no {request.path[:200]}.")

@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from ninja import Field, Header, NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from api import problems
 from api.auth import DolfinKey
 from api.compat import day_of, optional_call, record
 from api.problems import CONTENT_TYPE, STATUS_BY_CODE, field_of
@@ -54,6 +55,16 @@ def dolfin_problem(status, title, detail, code):
     return HttpResponse(json.dumps(body), status=status, content_type=CONTENT_TYPE)
 
 
+# Titles for what happens before an invoice is looked at.
+REQUEST_TITLES = {
+    problems.NOT_FOUND: "Request.NotFound",
+    problems.METHOD_NOT_ALLOWED: "Request.MethodNotAllowed",
+}
+problems.SHAPES["/compat/dolfin/"] = lambda code, detail: dolfin_problem(
+    STATUS_BY_CODE[code], REQUEST_TITLES.get(code, "Request.Invalid"), detail, code
+)
+
+
 @api.exception_handler(BillingError)
 def billing_error(request, exc):
     status, title = TITLES.get(exc.code, (STATUS_BY_CODE[exc.code], "Invoice.CommandFailed"))
@@ -64,7 +75,7 @@ def billing_error(request, exc):
 def validation_error(request, exc):
     first = exc.errors[0] if exc.errors else {}
     field = field_of(first.get("loc", ())) or "body"
-    title = "Invoice.InvalidPaymentAmount" if field == "amount" else "Request.Invalid"
+    title = "Invoice.InvalidPaymentAmount" if field.split(".")[0] == "amount" else "Request.Invalid"
     return dolfin_problem(400, title, f"{field}: {first.get('msg', 'invalid')}", "invalid_value")
 
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from ninja import Field, Header, NinjaAPI, Schema
 from ninja.renderers import BaseRenderer
+from pydantic import BeforeValidator
 
 from api import problems
 from api.auth import BearerKey
@@ -99,6 +100,12 @@ def billing_error(request, exc):
     return problems.problem(exc.code, exc.message, field=FIELDS.get(exc.field, exc.field))
 
 
+def json_number(value):
+    if isinstance(value, (str, bool)):
+        raise ValueError("amount must be a JSON number")
+    return value
+
+
 class Card(In):
     brand: str = Field("", max_length=column_length(Payment, "card_brand"))
     # Not the column's 4: the service checks four digits, so its error names the
@@ -118,7 +125,8 @@ class PaymentIn(In):
     card: Card | None = None
     cheque: Cheque | None = None
     notes: str | None = Field(None, max_length=column_length(Payment, "notes"))
-    amount: Decimal | None = Field(None, max_digits=30)
+    # A JSON number (the parser read it as a Decimal or an int), not a string.
+    amount: Annotated[Decimal, BeforeValidator(json_number)] | None = Field(None, max_digits=30)
     meta: dict[str, Any] | None = None
     paymentScheduleIds: list[Annotated[str, Field(max_length=64)]] | None = Field(
         None, max_length=100

@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from ninja import Field, Header, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from api import problems
 from api.auth import BearerKey
 from api.compat import day_of, optional_call, record
 from api.lookups import REFERENCE_LENGTH, invoice_or_404, one_or_404
@@ -80,6 +81,11 @@ def lago_error(status, code, details=None):
     if details is not None:
         body["error_details"] = details
     return HttpResponse(json.dumps(body), status=status, content_type="application/json")
+
+
+problems.SHAPES["/compat/lago/"] = lambda code, detail: lago_error(
+    STATUS_BY_CODE[code], code, {"base": [detail]}
+)
 
 
 @api.exception_handler(BillingError)
