@@ -2,6 +2,8 @@ import itertools
 import json
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from api.keys import api_key_create
 
@@ -86,3 +88,15 @@ def no_known_currencies():
     forget_currencies()
     yield
     forget_currencies()
+
+
+@pytest.fixture
+def keep_the_test_connection():
+    """Schemathesis calls the WSGI application itself, whose request signals
+    would close the test's database connection mid-transaction; Django's test
+    client disconnects them the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)

@@ -5,8 +5,6 @@ body). A fixed seed and a modest number of examples keep CI quick and steady."""
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
@@ -29,20 +27,10 @@ CHECKS = [
     response_schema_conformance,
 ]
 
+pytestmark = pytest.mark.usefixtures("keep_the_test_connection")
+
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 schema.config.generation.update(modes=list(GenerationMode))
-
-
-@pytest.fixture(autouse=True)
-def keep_the_test_connection():
-    """Schemathesis calls the WSGI application itself, whose request signals
-    would close the test's database connection mid-transaction; Django's test
-    client disconnects them the same way."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
