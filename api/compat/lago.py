@@ -45,7 +45,8 @@ PAYMENT_STATUS = {
 
 class PaymentFields(In):
     invoice_id: str = Field(max_length=REFERENCE_LENGTH)
-    amount_cents: int = Field(ge=0, le=10**22)
+    # A JSON integer: strict, so neither true (1) nor "100" nor 1.0 is taken as cents.
+    amount_cents: int = Field(ge=0, le=10**22, strict=True)
     reference: str = Field(max_length=column_length(Payment, "reference"))
     paid_at: datetime.date | None = None
 

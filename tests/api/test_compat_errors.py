@@ -105,6 +105,18 @@ def send(client, url, raw, headers, method="post"):
             "payment.amount_cents",
         ),
         (
+            '{"payment": {"invoice_id": "1", "amount_cents": true, "reference": "r"}}',
+            422,
+            "validation_errors",
+            "payment.amount_cents",
+        ),
+        (
+            '{"payment": {"invoice_id": "1", "amount_cents": "100", "reference": "r"}}',
+            422,
+            "validation_errors",
+            "payment.amount_cents",
+        ),
+        (
             '{"payment": {"invoice_id": "1", "amount_cents": -1, "reference": "r"}}',
             422,
             "validation_errors",
