@@ -4,11 +4,14 @@ whatever its size. (Dolfin's document has a schema and no example: its fields ar
 checked in test_compat.py.)"""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from billing.models import Payment
 from tests.api.conftest import key_for
 from tests.api.test_compat_gohighlevel import EXAMPLE as GHL_EXAMPLE
 from tests.factories import CustomerFactory
@@ -158,3 +161,40 @@ def test_gohighlevels_example_answers_its_documented_fields(client, secret, cler
     assert isinstance(ghl["invoiceItems"][0]["amount"], int | float)
     assert ghl["total"] == 999 and ghl["amountPaid"] == 999 and ghl["amountDue"] == 0
     assert ghl["status"] == "paid" and ghl["liveMode"] is True
+
+
+# -- docs/api.md's own examples of the compat shapes ------------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+CURL = re.compile(r"curl -X POST \$B(/compat/\S+)(.*?)-d '(.*?)'", re.DOTALL)
+
+
+def documented_posts():
+    """(path, headers, body) of every compat POST docs/api.md shows."""
+    posts = []
+    for path, flags, body in CURL.findall(DOCS.read_text()):
+        headers = dict(re.findall(r'-H "([^:"]+): ([^"]*)"', flags))
+        posts.append((path, headers, body))
+    return posts
+
+
+def test_the_docs_show_one_example_per_compat_shape():
+    prefixes = sorted(path.split("/")[2] for path, _, _ in documented_posts())
+    assert prefixes == ["dolfin", "gohighlevel", "lago"]
+
+
+@pytest.mark.parametrize(("path", "headers", "body"), documented_posts())
+def test_the_docs_compat_examples_record_as_shown(client, clerk, path, headers, body):
+    invoice = issued_invoice(CustomerFactory(), clerk, "1000.00")
+    secret = key_for(clerk)[1]
+    # The docs' invoices (31, INV-2026-000123) are this test's invoice; $KEY its key.
+    path = re.sub(r"/invoices/[^/]+/", f"/invoices/{invoice.number}/", path)
+    body = re.sub(r'"INV-[0-9-]+"', f'"{invoice.number}"', body)
+    headers = {
+        name: value.replace("$KEY", secret)
+        for name, value in headers.items()
+        if name != "Content-Type"
+    }
+    response = client.post(path, body, content_type="application/json", headers=headers)
+    assert response.status_code in (200, 201), response.content
+    assert Payment.objects.get().invoice == invoice
