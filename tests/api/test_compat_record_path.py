@@ -156,3 +156,20 @@ def test_an_amount_the_invoices_currency_cannot_hold_is_refused(client, secret, 
     response = post(client, shape, secret, jpy.pk, body)
     assert response.status_code in (400, 422), response.content
     assert record_counts() == before
+
+
+@pytest.mark.parametrize("by", ["id", "number"])
+def test_lagos_list_filters_by_an_invoices_id_or_number(client, secret, clerk, by):
+    one = issued_invoice(CustomerFactory(), clerk, "10.00")
+    other = issued_invoice(CustomerFactory(), clerk, "10.00")
+    for invoice in (one, other, one):
+        assert post(client, "lago", secret, invoice.pk, ONE["lago"]).status_code == 200
+    ref = str(one.pk) if by == "id" else one.number
+    page = client.get(
+        "/compat/lago/api/v1/payments",
+        {"invoice_id": ref},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert page.status_code == 200, page.content
+    assert [p["invoice_ids"] for p in page.json()["payments"]] == [[str(one.pk)]] * 2
+    assert page.json()["meta"]["total_count"] == 2
