@@ -1,0 +1,218 @@
+"""The relay: turns what billing operations wrote into webhook events.
+
+Every operation already writes, in its own transaction, a row that says what
+happened: its invoice timeline event (``InvoiceEvent``), its balance ledger
+entry (``BalanceEntry``), a receipt (``Receipt``, made by the worker from the
+payment's outbox row). The relay reads each of these tables past a cursor, in
+id order, and writes the events (and one delivery per endpoint that wants each)
+in one transaction with the cursor's move. So an event exists exactly when its
+operation committed: a rolled-back operation left nothing to read, and a relay
+stopped at any point goes on from its cursor. Operations, the one-statement
+payment path included, write nothing more for webhooks, and with no endpoint
+enabled the relay only moves its cursors.
+
+Ids are taken when a row is inserted, not when it commits: on PostgreSQL a
+visible id can have a smaller one still being written by a running
+transaction. The relay stops at such a gap and waits up to
+WEBHOOKS_GAP_WAIT_SECONDS for it (the transaction commits) before taking it
+for rolled back and reading on (``RelayCursor``).
+
+``data.object`` is the record as it is when the relay reads it, normally within
+a second of the operation (docs/webhooks.md).
+"""
+
+import datetime
+import json
+import secrets
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from billing.models import (
+    ISSUED_STATUSES,
+    BalanceEntry,
+    InvoiceEvent,
+    InvoiceEventKind,
+    InvoiceStatus,
+    Receipt,
+)
+from webhooks import payloads
+from webhooks.models import (
+    AnnouncedInvoiceStatus,
+    EventType,
+    RelayCursor,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+
+K = InvoiceEventKind
+# The timeline's kinds that are webhook events of their own, and which record
+# the event's object is.
+TIMELINE = {
+    K.ISSUED: (EventType.INVOICE_ISSUED, "invoice"),
+    K.VOIDED: (EventType.INVOICE_VOIDED, "invoice"),
+    K.PAYMENT_RECORDED: (EventType.PAYMENT_SUCCEEDED, "payment"),
+    K.PAYMENT_SUCCEEDED: (EventType.PAYMENT_SUCCEEDED, "payment"),
+    K.CREDIT_APPLIED: (EventType.PAYMENT_SUCCEEDED, "payment"),
+    K.PAYMENT_FAILED: (EventType.PAYMENT_FAILED, "payment"),
+    K.PAYMENT_VOIDED: (EventType.PAYMENT_VOIDED, "payment"),
+    K.REFUND_ISSUED: (EventType.REFUND_SUCCEEDED, "refund"),
+    K.REFUND_SUCCEEDED: (EventType.REFUND_SUCCEEDED, "refund"),
+    K.REFUND_FAILED: (EventType.REFUND_FAILED, "refund"),
+    K.CREDIT_NOTE_ISSUED: (EventType.CREDIT_NOTE_CREATED, "credit_note"),
+}
+# Kinds that cannot change what an invoice has paid or owes.
+NO_STATUS_CHANGE = (K.CREATED, K.ISSUED, K.VOIDED, K.DOCUMENT_EMAILED)
+
+
+def _from_timeline(row):
+    found = []
+    if row.kind in TIMELINE:
+        event_type, record = TIMELINE[row.kind]
+        pk = row.invoice_id if record == "invoice" else getattr(row, f"{record}_id")
+        if pk is not None:
+            found.append((event_type, lambda: getattr(payloads, record)(pk)))
+    if row.kind == K.ISSUED:
+        # What receivers are told next is measured from "open".
+        AnnouncedInvoiceStatus.objects.update_or_create(
+            invoice_id=row.invoice_id, defaults={"status": InvoiceStatus.OPEN}
+        )
+    elif row.kind not in NO_STATUS_CHANGE:
+        found += _status_change(row.invoice_id)
+    return found
+
+
+def _status_change(invoice_id):
+    """invoice.payment_status_updated (and invoice.paid) when the invoice's status
+    differs from the one last announced. Level, not edge: two payments read
+    together announce the status they left, once."""
+    invoice = payloads.invoice(invoice_id)
+    status = invoice["status"]
+    if status not in ISSUED_STATUSES:
+        return []
+    announced, created = AnnouncedInvoiceStatus.objects.get_or_create(
+        invoice_id=invoice_id, defaults={"status": status}
+    )
+    if not created and announced.status == status:
+        return []
+    if not created:
+        announced.status = status
+        announced.save(update_fields=["status"])
+    found = [(EventType.INVOICE_PAYMENT_STATUS_UPDATED, lambda: invoice)]
+    if status == InvoiceStatus.PAID:
+        found.append((EventType.INVOICE_PAID, lambda: invoice))
+    return found
+
+
+def _from_ledger(row):
+    return [(EventType.CUSTOMER_BALANCE_CHANGED, lambda: payloads.balance_entry(row))]
+
+
+def _from_receipts(row):
+    return [(EventType.RECEIPT_CREATED, lambda: payloads.receipt_out(row))]
+
+
+SOURCES = {
+    "invoice_event": (InvoiceEvent.objects.all, _from_timeline),
+    "balance_entry": (lambda: BalanceEntry.objects.select_related("balance"), _from_ledger),
+    "receipt": (
+        lambda: Receipt.objects.select_related("payment__invoice", "refund__payment__invoice"),
+        _from_receipts,
+    ),
+}
+
+
+def relay(*, now=None, batch=500):
+    """Read every source past its cursor; returns how many events it wrote."""
+    now = now or timezone.now()
+    endpoints = list(WebhookEndpoint.objects.filter(enabled=True))
+    return sum(_relay_source(source, endpoints, now, batch) for source in SOURCES)
+
+
+@transaction.atomic(durable=True)
+def _relay_source(source, endpoints, now, batch):
+    rows, derive = SOURCES[source]
+    cursor = _cursor(source)
+    if not endpoints:
+        # Nobody to tell: skip what was written meanwhile. An endpoint enabled
+        # later hears of what happens from then on.
+        top = rows().aggregate(top=Max("pk"))["top"] or 0
+        if top > cursor.last_id or cursor.gap_since:
+            cursor.last_id, cursor.gap_since, cursor.gap_until = (
+                max(cursor.last_id, top),
+                None,
+                None,
+            )
+            cursor.save()
+        return 0
+    visible = list(rows().filter(pk__gt=cursor.last_id).order_by("pk")[:batch])
+    if cursor.last_id == 0 and visible:
+        # Made when the table was empty: its first row is where it starts (ids
+        # need not start at 1; a rolled-back insert took some).
+        cursor.last_id = visible[0].pk - 1
+    written = 0
+    for row in visible:
+        if row.pk != cursor.last_id + 1 and not _gap_settled(cursor, row, visible[-1].pk, now):
+            break
+        for event_type, data in derive(row):
+            written += _write(f"{source}:{row.pk}:{event_type}", event_type, data, endpoints, now)
+        cursor.last_id = row.pk
+    if cursor.gap_until is not None and cursor.last_id >= cursor.gap_until:
+        cursor.gap_since, cursor.gap_until = None, None
+    cursor.save()
+    return written
+
+
+def start():
+    """Give each source a cursor, at its newest row, unless it has one: an
+    endpoint hears of what happens after it was made (``endpoint_create``)."""
+    for source in SOURCES:
+        _cursor(source)
+
+
+def _cursor(source):
+    cursor = RelayCursor.objects.select_for_update().filter(source=source).first()
+    if cursor is None:
+        rows, _ = SOURCES[source]
+        top = rows().aggregate(top=Max("pk"))["top"] or 0
+        cursor, _ = RelayCursor.objects.get_or_create(source=source, defaults={"last_id": top})
+    return cursor
+
+
+def _gap_settled(cursor, row, highest_visible, now):
+    """True when the ids missing before ``row`` may be given up on: they were
+    taken at least WEBHOOKS_GAP_WAIT_SECONDS ago (before ``gap_until`` was
+    visible) and are still not there, so their transaction rolled back."""
+    wait = datetime.timedelta(seconds=settings.WEBHOOKS_GAP_WAIT_SECONDS)
+    if cursor.gap_since is not None and row.pk <= cursor.gap_until:
+        return now - cursor.gap_since >= wait
+    cursor.gap_since, cursor.gap_until = now, highest_visible
+    return False
+
+
+def _write(source, event_type, data, endpoints, now):
+    wanting = [endpoint for endpoint in endpoints if endpoint.wants(event_type)]
+    if not wanting or WebhookEvent.objects.filter(source=source).exists():
+        return 0
+    public_id = f"msg_{secrets.token_hex(12)}"
+    body = {
+        "id": public_id,
+        "type": str(event_type),
+        "timestamp": now.isoformat(),
+        "data": {"object": data()},
+    }
+    event = WebhookEvent.objects.create(
+        public_id=public_id,
+        type=event_type,
+        source=source,
+        body=json.dumps(body, separators=(",", ":")),
+        created_at=now,
+    )
+    WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now, created_at=now)
+        for endpoint in wanting
+    )
+    return 1
