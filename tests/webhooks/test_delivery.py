@@ -7,8 +7,8 @@ import datetime
 import json
 
 import pytest
-from django.db import connection
 from django.core import mail
+from django.db import connection
 from django.utils import timezone
 from standardwebhooks import Webhook
 
