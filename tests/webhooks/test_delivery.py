@@ -4,10 +4,12 @@ exponential schedule for three days, then the endpoint disabled and the staff
 told; nothing from a rolled-back operation; nothing lost by a stopped worker."""
 
 import datetime
+import io
 import json
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 from standardwebhooks import Webhook
@@ -235,3 +237,11 @@ def test_an_event_body_is_the_same_bytes_for_every_attempt(manager, receiver, en
     run()
     event = WebhookEvent.objects.get()
     assert json.loads(event.body) == receiver.received[0][1]
+
+
+def test_the_worker_command_relays_and_sends_in_one_round(manager, receiver, endpoint):
+    issued_invoice(CustomerFactory(), manager, "100.00")
+    out = io.StringIO()
+    call_command("webhooks_worker", stdout=out)
+    assert out.getvalue().strip() == "1 new events, 1 deliveries tried"
+    assert receiver.types() == ["invoice.issued"]

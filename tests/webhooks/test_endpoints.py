@@ -149,3 +149,12 @@ def test_enabling_a_disabled_endpoint_clears_its_failure_record(manager, receive
     endpoint.refresh_from_db()
     assert endpoint.enabled and endpoint.failing_since is None and endpoint.disabled_reason == ""
     assert endpoint.event_types == ["invoice.paid"]
+
+
+def test_private_urls_are_allowed_in_development_and_refused_in_production_settings(monkeypatch):
+    from tests.test_settings import settings_from
+
+    monkeypatch.delenv("WEBHOOKS_ALLOW_PRIVATE_URLS", raising=False)
+    production = settings_from(monkeypatch, DJANGO_DEBUG="false", DJANGO_SECRET_KEY="x")
+    assert production["WEBHOOKS_ALLOW_PRIVATE_URLS"] is False
+    assert settings_from(monkeypatch, DJANGO_DEBUG="true")["WEBHOOKS_ALLOW_PRIVATE_URLS"] is True

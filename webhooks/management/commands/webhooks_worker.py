@@ -1,9 +1,12 @@
+import logging
 import time
 
 from django.core.management.base import BaseCommand
 
 from webhooks.relay import relay
 from webhooks.sending import deliver_due
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -19,10 +22,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, every=None, **options):
         while True:
-            events = relay()
-            sent = deliver_due()
-            if events or sent or every is None:
-                self.stdout.write(f"{events} new events, {sent} deliveries tried")
             if every is None:
-                return
+                return self._round()
+            try:
+                self._round()
+            except Exception:
+                # A database that went away, a row that cannot be read: logged, and
+                # tried again next round; nothing is lost (the cursors did not move).
+                logger.exception("webhooks_worker: this round failed")
             time.sleep(every)
+
+    def _round(self):
+        events = relay()
+        sent = deliver_due()
+        self.stdout.write(f"{events} new events, {sent} deliveries tried")
