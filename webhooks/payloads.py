@@ -4,27 +4,18 @@ have no API resource yet: ``receipt_out`` is their one representation.
 """
 
 from api.customers import entry_out
-from api.invoices import invoice_out, with_lines
+from api.invoices import invoice_out
 from api.payments import payment_out
 from api.refunds import credit_note_out, refund_out
 from api.schemas import iso, money_out, sid
-from billing.models import CreditNote, Payment, Refund
 
-
-def invoice(pk):
-    return invoice_out(with_lines().get(pk=pk))
-
-
-def payment(pk):
-    return payment_out(Payment.objects.get(pk=pk))
-
-
-def refund(pk):
-    return refund_out(Refund.objects.get(pk=pk))
-
-
-def credit_note(pk):
-    return credit_note_out(CreditNote.objects.get(pk=pk))
+# The representation of each record a timeline event names.
+OUT = {
+    "invoice": invoice_out,
+    "payment": payment_out,
+    "refund": refund_out,
+    "credit_note": credit_note_out,
+}
 
 
 def balance_entry(entry):

@@ -22,6 +22,7 @@ a second of the operation (docs/webhooks.md).
 """
 
 import datetime
+import functools
 import json
 import secrets
 
@@ -31,13 +32,17 @@ from django.db.models import F, Max, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from api.invoices import with_lines
 from billing.models import (
     ISSUED_STATUSES,
     BalanceEntry,
+    CreditNote,
     InvoiceEvent,
     InvoiceEventKind,
     InvoiceStatus,
+    Payment,
     Receipt,
+    Refund,
 )
 from webhooks import payloads
 from webhooks.models import (
@@ -69,51 +74,91 @@ TIMELINE = {
 NO_STATUS_CHANGE = (K.CREATED, K.ISSUED, K.VOIDED, K.DOCUMENT_EMAILED)
 
 
-def _from_timeline(row):
-    found = []
-    if row.kind in TIMELINE:
-        event_type, record = TIMELINE[row.kind]
-        pk = row.invoice_id if record == "invoice" else getattr(row, f"{record}_id")
-        if pk is not None:
-            found.append((event_type, lambda: getattr(payloads, record)(pk)))
-    if row.kind == K.ISSUED:
-        # What receivers are told next is measured from "open".
-        AnnouncedInvoiceStatus.objects.update_or_create(
-            invoice_id=row.invoice_id, defaults={"status": InvoiceStatus.OPEN}
+class _Records:
+    """The records a batch of timeline rows shows, each kind read in one query
+    (the API's functions then build their representation with none)."""
+
+    def __init__(self, rows):
+        ids = {"invoice": set(), "payment": set(), "refund": set(), "credit_note": set()}
+        for row in rows:
+            for name, found in ids.items():
+                if getattr(row, f"{name}_id") is not None:
+                    found.add(getattr(row, f"{name}_id"))
+        self.invoice = with_lines().in_bulk(ids["invoice"])
+        self.payment = Payment.objects.in_bulk(ids["payment"])
+        self.refund = Refund.objects.in_bulk(ids["refund"])
+        self.credit_note = CreditNote.objects.in_bulk(ids["credit_note"])
+        self.announced = {
+            a.invoice_id: a
+            for a in AnnouncedInvoiceStatus.objects.filter(invoice_id__in=ids["invoice"])
+        }
+        self.changed = {}
+
+    def out(self, record, pk):
+        return payloads.OUT[record](getattr(self, record)[pk])
+
+    def announce(self, invoice_id, status):
+        announced = self.announced.get(invoice_id)
+        if announced is not None and announced.status == status:
+            return False
+        self.announced[invoice_id] = self.changed[invoice_id] = AnnouncedInvoiceStatus(
+            invoice_id=invoice_id, status=status
         )
-    elif row.kind not in NO_STATUS_CHANGE:
-        found += _status_change(row.invoice_id)
+        return True
+
+    def save(self):
+        AnnouncedInvoiceStatus.objects.bulk_create(
+            self.changed.values(),
+            update_conflicts=True,
+            unique_fields=["invoice"],
+            update_fields=["status"],
+        )
+
+
+def _from_timeline(rows):
+    records = _Records(rows)
+    found = []
+    for row in rows:
+        if row.kind in TIMELINE:
+            event_type, record = TIMELINE[row.kind]
+            pk = getattr(row, f"{record}_id")
+            if pk is not None:
+                found.append((row, event_type, functools.partial(records.out, record, pk)))
+        if row.kind == K.ISSUED:
+            # What receivers are told next is measured from "open".
+            records.announce(row.invoice_id, InvoiceStatus.OPEN)
+        elif row.kind not in NO_STATUS_CHANGE:
+            found += _status_change(row, records)
+    records.save()
     return found
 
 
-def _status_change(invoice_id):
+def _status_change(row, records):
     """invoice.payment_status_updated (and invoice.paid) when the invoice's status
     differs from the one last announced. Level, not edge: two payments read
     together announce the status they left, once."""
-    invoice = payloads.invoice(invoice_id)
-    status = invoice["status"]
-    if status not in ISSUED_STATUSES:
+    status = records.invoice[row.invoice_id].status
+    if status not in ISSUED_STATUSES or not records.announce(row.invoice_id, status):
         return []
-    announced, created = AnnouncedInvoiceStatus.objects.get_or_create(
-        invoice_id=invoice_id, defaults={"status": status}
-    )
-    if not created and announced.status == status:
-        return []
-    if not created:
-        announced.status = status
-        announced.save(update_fields=["status"])
-    found = [(EventType.INVOICE_PAYMENT_STATUS_UPDATED, lambda: invoice)]
+    data = functools.partial(records.out, "invoice", row.invoice_id)
+    found = [(row, EventType.INVOICE_PAYMENT_STATUS_UPDATED, data)]
     if status == InvoiceStatus.PAID:
-        found.append((EventType.INVOICE_PAID, lambda: invoice))
+        found.append((row, EventType.INVOICE_PAID, data))
     return found
 
 
-def _from_ledger(row):
-    return [(EventType.CUSTOMER_BALANCE_CHANGED, lambda: payloads.balance_entry(row))]
+def _from_ledger(rows):
+    return [
+        (row, EventType.CUSTOMER_BALANCE_CHANGED, functools.partial(payloads.balance_entry, row))
+        for row in rows
+    ]
 
 
-def _from_receipts(row):
-    return [(EventType.RECEIPT_CREATED, lambda: payloads.receipt_out(row))]
+def _from_receipts(rows):
+    return [
+        (row, EventType.RECEIPT_CREATED, functools.partial(payloads.receipt_out, row))
+        for row in rows
+    ]
 
 
 SOURCES = {
@@ -154,13 +199,13 @@ def _relay_source(source, endpoints, now, batch):
         # Made when the table was empty: its first row is where it starts (ids
         # need not start at 1; a rolled-back insert took some).
         cursor.last_id = visible[0].pk - 1
-    written = 0
+    taken = []
     for row in visible:
         if row.pk != cursor.last_id + 1 and not _gap_settled(cursor, row, visible[-1].pk, now):
             break
-        for event_type, data in derive(row):
-            written += _write(f"{source}:{row.pk}:{event_type}", event_type, data, endpoints, now)
+        taken.append(row)
         cursor.last_id = row.pk
+    written = _write(source, derive(taken), endpoints, now) if taken else 0
     if cursor.gap_until is not None and cursor.last_id >= cursor.gap_until:
         cursor.gap_since, cursor.gap_until = None, None
     cursor.save()
@@ -194,26 +239,47 @@ def _gap_settled(cursor, row, highest_visible, now):
     return False
 
 
-def _write(source, event_type, data, endpoints, now):
-    wanting = [endpoint for endpoint in endpoints if endpoint.wants(event_type)]
-    if not wanting or WebhookEvent.objects.filter(source=source).exists():
+def _write(source, found, endpoints, now):
+    """Write the events of ``found`` ((row, type, data) in order) that an enabled
+    endpoint wants, each with one delivery per such endpoint, in a few
+    statements; an event already written (its ``source`` taken) is left."""
+    wanted = []
+    for row, event_type, data in found:
+        wanting = [endpoint for endpoint in endpoints if endpoint.wants(event_type)]
+        if wanting:
+            wanted.append((f"{source}:{row.pk}:{event_type}", event_type, data, wanting))
+    if not wanted:
         return 0
-    public_id = f"msg_{secrets.token_hex(12)}"
-    body = {
-        "id": public_id,
-        "type": str(event_type),
-        "timestamp": now.isoformat(),
-        "data": {"object": data()},
-    }
-    event = WebhookEvent.objects.create(
-        public_id=public_id,
-        type=event_type,
-        source=source,
-        body=json.dumps(body, separators=(",", ":")),
-        created_at=now,
+    taken = set(
+        WebhookEvent.objects.filter(source__in=[key for key, *_ in wanted]).values_list(
+            "source", flat=True
+        )
     )
+    events, targets = [], []
+    for key, event_type, data, wanting in wanted:
+        if key in taken:
+            continue
+        public_id = f"msg_{secrets.token_hex(12)}"
+        body = {
+            "id": public_id,
+            "type": str(event_type),
+            "timestamp": now.isoformat(),
+            "data": {"object": data()},
+        }
+        events.append(
+            WebhookEvent(
+                public_id=public_id,
+                type=event_type,
+                source=key,
+                body=json.dumps(body, separators=(",", ":")),
+                created_at=now,
+            )
+        )
+        targets.append(wanting)
+    WebhookEvent.objects.bulk_create(events)
     WebhookDelivery.objects.bulk_create(
         WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now, created_at=now)
+        for event, wanting in zip(events, targets, strict=True)
         for endpoint in wanting
     )
-    return 1
+    return len(events)
