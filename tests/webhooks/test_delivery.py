@@ -245,3 +245,30 @@ def test_the_worker_command_relays_and_sends_in_one_round(manager, receiver, end
     call_command("webhooks_worker", stdout=out)
     assert out.getvalue().strip() == "1 new events, 1 deliveries tried"
     assert receiver.types() == ["invoice.issued"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_committed_operations_reach_the_receiver_through_the_real_workers_after_a_restart(
+    manager, receiver, endpoint, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    payment = pay(invoice, manager, "100.00")  # committed, with its receipt's task row
+    # A worker derived the events and was stopped before sending any.
+    relay.relay()
+    assert WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).count() == 4
+    assert receiver.received == []
+
+    # Restarted: the task worker makes the receipt, the webhooks worker sends it all.
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    call_command("webhooks_worker", stdout=io.StringIO())
+
+    assert receiver.unverified == []
+    assert receiver.types() == [
+        "invoice.issued",
+        "payment.succeeded",
+        "invoice.payment_status_updated",
+        "invoice.paid",
+        "receipt.created",
+    ]
+    assert receiver.received[-1][1]["data"]["object"]["payment_id"] == str(payment.pk)

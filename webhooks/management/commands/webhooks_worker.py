@@ -23,16 +23,18 @@ class Command(BaseCommand):
     def handle(self, *args, every=None, **options):
         while True:
             if every is None:
-                return self._round()
+                return self._round(quiet=False)
             try:
-                self._round()
+                self._round(quiet=True)
             except Exception:
                 # A database that went away, a row that cannot be read: logged, and
                 # tried again next round; nothing is lost (the cursors did not move).
                 logger.exception("webhooks_worker: this round failed")
             time.sleep(every)
 
-    def _round(self):
+    def _round(self, *, quiet):
         events = relay()
         sent = deliver_due()
-        self.stdout.write(f"{events} new events, {sent} deliveries tried")
+        if events or sent or not quiet:
+            self.stdout.write(f"{events} new events, {sent} deliveries tried")
+            self.stdout.flush()
