@@ -20,7 +20,6 @@ one client recording payments).
 """
 
 import argparse
-import datetime
 import statistics
 import sys
 import time
@@ -48,17 +47,20 @@ def main():
 
     from billing import services
     from billing.models import Customer
-    from webhooks import relay, services as webhooks
-    from webhooks.models import EventType, WebhookEndpoint, WebhookEvent
+    from webhooks import relay
+    from webhooks import services as webhooks
+    from webhooks.models import EventType, RelayCursor, WebhookEndpoint, WebhookEvent
 
     settings.DEBUG = False
     call_command("migrate", verbosity=0)
     actor = get_user_model().objects.create_superuser("bench", "bench@example.com", None)
     customer = Customer.objects.create(name="Bench", currency="USD")
-    endpoint, _ = webhooks.endpoint_create(
+    webhooks.endpoint_create(
         url="https://93.184.215.14/hooks", event_types=EventType.values, actor=actor
     )
-    today = datetime.date.today()
+    from django.utils import timezone
+
+    today = timezone.localdate()
 
     def invoices(count):
         made = []
@@ -89,8 +91,6 @@ def main():
         rows["payments"].append(PAYMENTS / (time.perf_counter() - started))
 
         # The same payments relayed: wind the cursor back over them.
-        from webhooks.models import RelayCursor
-
         cursor = RelayCursor.objects.get(source="invoice_event")
         before = cursor.last_id
         started = time.perf_counter()
