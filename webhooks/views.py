@@ -10,7 +10,13 @@ from billing.errors import BillingError
 from billing.views._htmx import add_billing_error, permission_or_403, staff_required
 from webhooks import services
 from webhooks.forms import EndpointEditForm, EndpointForm
-from webhooks.models import EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.models import (
+    DeliveryStatus,
+    EventType,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 LOG_LENGTH = 50
 
@@ -83,7 +89,7 @@ def endpoint_detail(request, pk):
         "form": form,
         "secret": secret,
         "log": log,
-        "pending": endpoint.deliveries.filter(status="pending").count(),
+        "pending": endpoint.deliveries.filter(status=DeliveryStatus.PENDING).count(),
     }
     return TemplateResponse(request, "webhooks/endpoint_detail.html", context, status=status)
 
