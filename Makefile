@@ -90,6 +90,7 @@ bench: install wrk
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/import_payments.py
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/bank_import.py
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/http_pages.py
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python benchmarks/webhooks_relay.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -18,6 +18,7 @@ VOID_PAYMENT = "void_payment"
 REFUND = "refund_payment"
 ISSUE_CREDIT_NOTE = "issue_credit_note"
 ADJUST_BALANCE = "adjust_balance"
+MANAGE_WEBHOOKS = "manage_webhooks"
 
 LABELS = {
     VIEW: "view billing",
@@ -29,6 +30,7 @@ LABELS = {
     REFUND: "refund payments",
     ISSUE_CREDIT_NOTE: "issue credit notes",
     ADJUST_BALANCE: "adjust customer balances",
+    MANAGE_WEBHOOKS: "manage webhook endpoints",
 }
 
 CLERK = "Billing clerk"

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     # ninja's own templates and static files: the API's docs page, with no CDN.
     "ninja",
     "api",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -303,6 +304,24 @@ BILLING_SELLER = {
 # BILLING_EMAIL_RECEIPTS=true: every new receipt is e-mailed to the customer (when
 # they have an address) without anyone asking.
 BILLING_EMAIL_RECEIPTS = env_bool("BILLING_EMAIL_RECEIPTS", False)
+
+# Outgoing webhooks (docs/webhooks.md). Endpoint URLs that resolve to private or
+# loopback addresses are refused unless WEBHOOKS_ALLOW_PRIVATE_URLS: on in
+# development (DEBUG), off in production settings.
+WEBHOOKS_ALLOW_PRIVATE_URLS = env_bool("WEBHOOKS_ALLOW_PRIVATE_URLS", DEBUG)
+WEBHOOKS_CONNECT_TIMEOUT_SECONDS = 3
+WEBHOOKS_READ_TIMEOUT_SECONDS = 10
+WEBHOOKS_RESPONSE_BODY_LIMIT = 1000
+# Retries: 30 s doubled each time, at most 12 h apart, jittered, for 3 days; an
+# endpoint that failed every attempt for 3 days is disabled and the staff mailed.
+WEBHOOKS_RETRY_BASE_SECONDS = 30
+WEBHOOKS_RETRY_MAX_DELAY_SECONDS = 12 * 3600
+WEBHOOKS_RETRY_FOR_SECONDS = 3 * 24 * 3600
+WEBHOOKS_DISABLE_AFTER_SECONDS = 3 * 24 * 3600
+# After a rotation the old secret signs beside the new one this long.
+WEBHOOKS_PREVIOUS_SECRET_SECONDS = 24 * 3600
+# How long the relay waits for an id a running transaction holds (webhooks/relay.py).
+WEBHOOKS_GAP_WAIT_SECONDS = 30
 
 # E-mail (Django's MAILERS): printed to the console in development; tests use
 # Django's in-memory backend. In production set

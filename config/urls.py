@@ -14,5 +14,6 @@ urlpatterns = [
     path("compat/gohighlevel/", gohighlevel.api.urls),
     re_path(r"^compat/(?P<rest>.*)$", unknown_url),
     path("", include("api.urls")),
+    path("", include("webhooks.urls")),
     path("", include("billing.urls")),
 ]

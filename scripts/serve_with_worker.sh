@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the development server in the foreground, and beside it the task
 # worker (django-tasks-db's db_worker: receipts, e-mails), the outbox sweep
-# (enqueues again what a lost task left undone) and reconcile_periodically
+# (enqueues again what a lost task left undone), the webhooks worker (turns what
+# operations wrote into webhook events and sends those due) and reconcile_periodically
 # (settles what the gateway left pending, every RECONCILE_EVERY seconds, acting as
 # the demo user). Each runs in a process group of its own, stopped with the
 # server, Ctrl-C included.
@@ -27,5 +28,6 @@ trap 'exit 130' INT TERM
 
 beside "$python" manage.py db_worker
 beside "$python" manage.py outbox_sweep --every 60
+beside "$python" manage.py webhooks_worker --every 1
 beside "$python" manage.py reconcile_periodically --actor admin --every "$reconcile_every"
 "$python" manage.py runserver "$host"

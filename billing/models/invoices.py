@@ -16,6 +16,7 @@ PERMISSIONS = [
     ("refund_payment", "Can refund payments"),
     ("issue_credit_note", "Can issue credit notes"),
     ("adjust_balance", "Can adjust and pay out customer balances"),
+    ("manage_webhooks", "Can manage outgoing webhook endpoints and re-send deliveries"),
 ]
 
 

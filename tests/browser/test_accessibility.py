@@ -97,6 +97,7 @@ def test_every_page_and_dialog_passes_axe_with_the_demo_data(page, acme):
     walk.dialogs("New customer")
     walk.visit("/bank/", "Bank")
     walk.visit("/settings/api-keys/", "API keys")
+    walk.visit("/settings/webhooks/", "Webhooks")
 
     walk.visit(f"/customers/{acme.pk}/", acme.name)
     walk.dialogs("Edit", "Add payment method")
@@ -141,7 +142,7 @@ def test_every_page_and_dialog_passes_axe_with_the_demo_data(page, acme):
     walk.check("record payment as a page")
     walk.visit("/invoices/0/", "Not found")
 
-    assert len(walk.checked) == 40
+    assert len(walk.checked) == 41
     assert not walk.reports, "\n\n".join(walk.reports)
 
 

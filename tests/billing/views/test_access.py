@@ -17,6 +17,7 @@ from tests.billing.views.conftest import htmx
 from tests.billing.views.doors import rolled_back, send, signed_in
 from tests.factories import CustomerFactory
 from tests.helpers import get_ok, issued_invoice, pay
+from webhooks import services as webhooks
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +137,9 @@ ROUTES = {
     "bank_line_undo": Route((P.VIEW, P.VOID_PAYMENT), "action", pk="recorded bank line"),
     # The API keys page (api/urls.py), under the user menu: a person's own keys.
     "api:key_list": Route((P.VIEW,), "action"),
+    # The webhooks pages (webhooks/urls.py), under the user menu: a manager's.
+    "webhooks:endpoint_list": Route((P.VIEW, P.MANAGE_WEBHOOKS), "action"),
+    "webhooks:endpoint_detail": Route((P.VIEW, P.MANAGE_WEBHOOKS), "action", pk="webhook endpoint"),
     "login": Route(kind="public"),
     "logout": Route(kind="public"),
 }
@@ -155,8 +159,8 @@ USERS = ("anonymous", *TURNED_AWAY, *GRANTED)
 
 def billing_routes(patterns=None, namespaces=()):
     """{name: URLPattern} of every route in the "billing" namespace, and the
-    back-office pages of the "api" one ("api:name"), walked from the project's
-    URL configuration."""
+    back-office pages of the "api" and "webhooks" ones ("api:name"), walked
+    from the project's URL configuration."""
     found = {}
     for pattern in get_resolver().url_patterns if patterns is None else patterns:
         if isinstance(pattern, URLResolver):
@@ -164,8 +168,8 @@ def billing_routes(patterns=None, namespaces=()):
             found.update(billing_routes(pattern.url_patterns, inner))
         elif namespaces == ("billing",):
             found[pattern.name] = pattern
-        elif namespaces == ("api",):
-            found[f"api:{pattern.name}"] = pattern
+        elif namespaces in (("api",), ("webhooks",)):
+            found[f"{namespaces[0]}:{pattern.name}"] = pattern
     return found
 
 
@@ -227,7 +231,11 @@ def matrix_records():
     note = services.credit_note_issue(
         invoice=open_invoice, reduce_due=Money("1.00", "USD"), reason="goodwill", actor=manager
     ).credit_note
+    endpoint, _ = webhooks.endpoint_create(
+        url="https://93.184.215.14/hooks", event_types=["invoice.paid"], actor=manager
+    )
     return {
+        "webhook endpoint": endpoint.pk,
         "suggested bank line": bank_lines["M-1"],
         "recorded bank line": bank_lines["M-2"],
         "customer": customer.pk,
