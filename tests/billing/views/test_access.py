@@ -136,6 +136,8 @@ ROUTES = {
     "bank_line_undo": Route((P.VIEW, P.VOID_PAYMENT), "action", pk="recorded bank line"),
     # The API keys page (api/urls.py), under the user menu: a person's own keys.
     "api:key_list": Route((P.VIEW,), "action"),
+    # Stripe's events: signed by Stripe, no session (tests/billing/test_stripe_webhooks.py).
+    "stripe_webhook": Route(kind="public"),
     "login": Route(kind="public"),
     "logout": Route(kind="public"),
 }
@@ -357,8 +359,12 @@ def test_every_route_answers_every_kind_of_user_as_its_permission_says(kind, mat
 
 
 def public_answer(name, method, response):
-    """The login page is for everyone; signing out is a POST that leads there."""
-    if name == "login":
+    """The login page is for everyone; signing out is a POST that leads there;
+    Stripe's webhook takes only a POST, and one not signed reads nothing."""
+    if name == "stripe_webhook":
+        assert response["Content-Type"] == "application/json"
+        assert response.status_code == (405 if method == "GET" else 503)
+    elif name == "login":
         assert response.status_code == 200
     elif method == "GET":
         assert response.status_code == 405
