@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import stripe
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 
 from billing.gateways.base import GatewayTimeout
 from billing.gateways.stripe import METADATA_KEY, charge_outcome, from_minor_units, refund_outcome
@@ -97,12 +98,10 @@ def handle(event):
 def webhook_actor():
     """The user recorded for what Stripe's events do: ``STRIPE_WEBHOOK_ACTOR``,
     created inactive and without a password on first use (it can never sign in)."""
-    user, created = get_user_model().objects.get_or_create(
-        username=settings.STRIPE_WEBHOOK_ACTOR, defaults={"is_active": False}
+    user, _ = get_user_model().objects.get_or_create(
+        username=settings.STRIPE_WEBHOOK_ACTOR,
+        defaults={"is_active": False, "password": make_password(None)},
     )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
     return user
 
 

@@ -36,7 +36,14 @@ from billing.models import (
     Refund,
     RefundStatus,
 )
-from tests.helpers import get_ok, invoice_page, invoice_with_card, record_counts, refund_to_card
+from tests.helpers import (
+    get_ok,
+    invoice_page,
+    invoice_with_card,
+    record_counts,
+    refund_to_card,
+    run_together,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -531,3 +538,30 @@ def test_a_handler_that_fails_answers_500_in_json_so_stripe_retries(
     assert payment.status == PaymentStatus.PENDING
     assert OutboxMessage.objects.filter(payment=payment).count() == 0
     assert Refund.objects.count() == 0
+
+
+# -- at the same time (PostgreSQL) ------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_event_delivered_twice_at_once_is_acted_on_once(manager):
+    payment = pending_charge(manager)
+    settled = event("payment_intent.succeeded", intent(payment))
+
+    results, errors = run_together(2, lambda i: send(Client(), settled).json()["result"])
+
+    assert errors == {}
+    assert sorted(results.values()) == ["settled", "unchanged"]
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert InvoiceEvent.objects.filter(kind=InvoiceEventKind.PAYMENT_SUCCEEDED).count() == 1
+
+    disputed = event("charge.dispute.created", dispute(payment))
+    results, errors = run_together(3, lambda i: send(Client(), disputed).json()["result"])
+
+    assert errors == {}
+    assert sorted(results.values()) == ["recorded", "unchanged", "unchanged"]
+    assert InvoiceEvent.objects.filter(kind=InvoiceEventKind.PAYMENT_DISPUTED).count() == 1
+    assert GatewayEvent.objects.count() == 1
+    assert find_disagreements() == []
