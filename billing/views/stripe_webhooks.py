@@ -10,6 +10,7 @@ acting on it failed (Stripe retries both).
 import logging
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -32,9 +33,11 @@ def stripe_webhook(request):
     if not secret:
         return _error(503, "not_configured", "STRIPE_WEBHOOK_SECRET is not set.")
     try:
-        event = stripe_webhooks.verify(
-            request.body, request.headers.get("Stripe-Signature"), secret
-        )
+        payload = request.body
+    except RequestDataTooBig:
+        return _error(400, "invalid_signature", "The body is larger than any Stripe event.")
+    try:
+        event = stripe_webhooks.verify(payload, request.headers.get("Stripe-Signature"), secret)
     except stripe_webhooks.InvalidEvent as error:
         return _error(400, "invalid_signature", str(error))
     try:

@@ -565,3 +565,15 @@ def test_one_event_delivered_twice_at_once_is_acted_on_once(manager):
     assert InvoiceEvent.objects.filter(kind=InvoiceEventKind.PAYMENT_DISPUTED).count() == 1
     assert GatewayEvent.objects.count() == 1
     assert find_disagreements() == []
+
+
+def test_a_body_larger_than_django_takes_is_400_in_json(stripe_client, manager, settings):
+    payment = pending_charge(manager)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    before = record_counts()
+
+    response = send(stripe_client, event("payment_intent.succeeded", intent(payment)))
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_signature"
+    assert record_counts() == before
