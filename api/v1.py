@@ -4,7 +4,7 @@ the OpenAPI document and its docs page (served from static files)."""
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 
-from api import customers, invoices, payments, problems, refunds
+from api import customers, documents, invoices, payments, problems, refunds
 from api.auth import BearerKey
 from api.schemas import DecimalParser
 
@@ -51,3 +51,4 @@ api.add_router("/", invoices.router)
 api.add_router("/", payments.router)
 api.add_router("/", customers.router)
 api.add_router("/", refunds.router)
+api.add_router("/", documents.router)

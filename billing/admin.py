@@ -1,7 +1,7 @@
 """The Django admin: look at every billing record; change money only through services.
 
 Money records (payments, refunds, credit notes, ledger entries, events, balances,
-idempotency keys, number sequences and invoices) are view-only: nothing can be
+idempotency keys, number sequences, invoices, receipts and the outbox) are view-only: nothing can be
 added, changed or deleted here. The invoice and payment actions call
 billing.services with ``actor=request.user``, so the services' permission checks
 and rules apply; a refusal (BillingError) is shown as an error message.
@@ -18,6 +18,8 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from billing import permissions, services
 from billing.errors import BillingError
@@ -32,8 +34,10 @@ from billing.models import (
     InvoiceEvent,
     InvoiceLine,
     MoneyBalance,
+    OutboxMessage,
     Payment,
     PaymentMethod,
+    Receipt,
     Refund,
 )
 from billing.money import currency_code, format_money
@@ -789,3 +793,146 @@ class DocumentSequenceAdmin(ReadOnlyAdmin):
     list_display = ["kind", "year", "last_number"]
     list_filter = ["kind", "year"]
     search_fields = ["kind"]
+
+
+# Documents and the outbox ---------------------------------------------------------------
+
+
+class ReceiptOfFilter(admin.SimpleListFilter):
+    title = "receipt of"
+    parameter_name = "of"
+
+    def lookups(self, request, model_admin):
+        return [("payment", "A payment"), ("refund", "A refund")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "payment":
+            return queryset.filter(refund=None)
+        if self.value() == "refund":
+            return queryset.filter(payment=None)
+        return queryset
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(ReadOnlyAdmin):
+    """Receipts are numbered by ``receipt_issue`` (the worker or a download) and never
+    change; the PDF is the back office's download."""
+
+    list_display = ["number", "of", "invoice", "customer", "created_at", "pdf"]
+    list_filter = [ReceiptOfFilter]
+    search_fields = ["number"]
+    list_select_related = [
+        "payment__invoice__customer",
+        "refund__payment__invoice__customer",
+    ]
+    fields = ["number", "payment", "refund", "created_at", "pdf"]
+    readonly_fields = fields
+
+    @admin.display(description="of")
+    def of(self, obj):
+        return f"refund #{obj.refund_id}" if obj.refund_id else f"payment #{obj.payment_id}"
+
+    @admin.display(description="customer")
+    def customer(self, obj):
+        return obj.invoice.customer
+
+    @admin.display(description="PDF")
+    def pdf(self, obj):
+        if obj.refund_id:
+            url = reverse("billing:refund_receipt_pdf", args=[obj.refund_id])
+        else:
+            url = reverse("billing:payment_receipt_pdf", args=[obj.payment_id])
+        return format_html('<a href="{}">{}.pdf</a>', url, obj.number)
+
+
+class OutboxStateFilter(admin.SimpleListFilter):
+    """Pending (not done yet), failing (tried and not done), given up (tried
+    BILLING_OUTBOX_MAX_ATTEMPTS times: the sweep no longer retries it), done."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("pending", "Pending"),
+            ("failing", "Failing (tried, not done)"),
+            ("given_up", "Given up (no more retries)"),
+            ("done", "Done"),
+        ]
+
+    def queryset(self, request, queryset):
+        limit = settings.BILLING_OUTBOX_MAX_ATTEMPTS
+        value = self.value()
+        if value == "pending":
+            return queryset.filter(done_at=None)
+        if value == "failing":
+            return queryset.filter(done_at=None, attempts__gt=0, attempts__lt=limit)
+        if value == "given_up":
+            return queryset.filter(done_at=None, attempts__gte=limit)
+        if value == "done":
+            return queryset.exclude(done_at=None)
+        return queryset
+
+
+class LastErrorFilter(admin.SimpleListFilter):
+    title = "last error"
+    parameter_name = "error"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Has an error"), ("no", "No error")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(last_error="")
+        if self.value() == "no":
+            return queryset.filter(last_error="")
+        return queryset
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """What must happen after a commit (a receipt to make, an e-mail to send) and
+    whether it did. ``outbox_sweep`` retries what is not done; nothing here
+    changes a row."""
+
+    list_display = [
+        "__str__",
+        "topic",
+        "about",
+        "recipient",
+        "created_at",
+        "attempts",
+        "short_error",
+        "done_at",
+    ]
+    list_filter = [OutboxStateFilter, "topic", "document", LastErrorFilter]
+    search_fields = ["recipient", "last_error", "invoice__number", "receipt__number"]
+    list_select_related = ["receipt", "invoice"]
+    fields = [
+        "topic",
+        "payment",
+        "refund",
+        "document",
+        "receipt",
+        "credit_note",
+        "invoice",
+        "recipient",
+        "created_at",
+        "created_by",
+        "attempts",
+        "last_error",
+        "done_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="about")
+    def about(self, obj):
+        if obj.payment_id:
+            return f"payment #{obj.payment_id}"
+        if obj.refund_id:
+            return f"refund #{obj.refund_id}"
+        return obj.receipt or obj.invoice or ""
+
+    @admin.display(description="last error", ordering="last_error")
+    def short_error(self, obj):
+        return obj.last_error[:80]

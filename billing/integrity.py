@@ -1,9 +1,10 @@
 """Recompute billing's running totals from the records and report disagreements.
 
 ``find_disagreements()`` runs one set-based SQL query per invariant
-(docs/design.md, "The invoice identity") and returns one human-readable line per record that
-disagrees; an empty list means everything agrees. ``manage.py check_billing``
-prints them.
+(docs/design.md, "The invoice identity"; and that every succeeded payment and
+refund has its receipt or a pending outbox row asking for it) and returns one
+human-readable line per record that disagrees; an empty list means everything
+agrees. ``manage.py check_billing`` prints them.
 
 PostgreSQL's numeric is exact, so amounts are compared exactly there. SQLite
 sums decimals as floats: there two amounts disagree only when they differ by at
@@ -24,9 +25,12 @@ from billing.models import (
     InvoiceLine,
     InvoiceStatus,
     MoneyBalance,
+    OutboxMessage,
+    OutboxTopic,
     Payment,
     PaymentMethodKind,
     PaymentStatus,
+    Receipt,
     Refund,
     RefundStatus,
 )
@@ -389,7 +393,48 @@ def _balance_checks(cmp):
     return out
 
 
+def _receipt_checks():
+    """Every succeeded payment and refund has its receipt, or an outbox row not yet
+    done asking for one (``receipt_wanted``, written with the success): otherwise
+    no worker will ever make it. Only the outbox's few pending rows are read (its
+    partial index); receipts are found by their unique payment or refund."""
+    out = []
+    receipt, outbox = _t(Receipt), _t(OutboxMessage)
+    wanted = f"o.done_at IS NULL AND o.topic = {_lit(OutboxTopic.RECEIPT)}"
+    sql = f"""
+        SELECT p.id, i.number, i.id
+        FROM {_t(Payment)} p
+        JOIN {_t(Invoice)} i ON i.id = p.invoice_id
+        WHERE p.status = {_lit(PaymentStatus.SUCCEEDED)}
+          AND NOT EXISTS (SELECT 1 FROM {receipt} r WHERE r.payment_id = p.id)
+          AND NOT EXISTS (SELECT 1 FROM {outbox} o WHERE {wanted} AND o.payment_id = p.id)
+        ORDER BY p.id
+    """
+    for pk, number, inv_id in _rows(sql):
+        out.append(
+            f"{_payment_name(pk, number, inv_id)}: succeeded but has no receipt and no "
+            "outbox row asking for one"
+        )
+    sql = f"""
+        SELECT f.id, p.id, i.number, i.id
+        FROM {_t(Refund)} f
+        JOIN {_t(Payment)} p ON p.id = f.payment_id
+        JOIN {_t(Invoice)} i ON i.id = p.invoice_id
+        WHERE f.status = {_lit(RefundStatus.SUCCEEDED)}
+          AND NOT EXISTS (SELECT 1 FROM {receipt} r WHERE r.refund_id = f.id)
+          AND NOT EXISTS (SELECT 1 FROM {outbox} o WHERE {wanted} AND o.refund_id = f.id)
+        ORDER BY f.id
+    """
+    for pk, payment_id, number, inv_id in _rows(sql):
+        out.append(
+            f"refund #{pk} of {_payment_name(payment_id, number, inv_id)}: succeeded but has "
+            "no receipt and no outbox row asking for one"
+        )
+    return out
+
+
 def find_disagreements():
-    """Every record whose stored totals disagree with the records they summarise."""
+    """Every record whose stored totals disagree with the records they summarise,
+    and every succeeded payment or refund whose receipt can never come."""
     cmp = _Compare()
-    return _invoice_checks(cmp) + _payment_checks(cmp) + _balance_checks(cmp)
+    return _invoice_checks(cmp) + _payment_checks(cmp) + _balance_checks(cmp) + _receipt_checks()

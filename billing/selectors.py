@@ -224,10 +224,12 @@ def invoice_lines(*, invoice):
 def invoice_payments(*, invoice):
     """The invoice's payments, oldest first, each with its refunds and saved method,
     ``payment.invoice`` being ``invoice`` itself and whether it is the latest
-    charge attempt known (``Payment.can_retry`` asks both), with no query per row."""
+    charge attempt known (``Payment.can_retry`` asks both) and whether it is
+    ``disputed``, with no query per row."""
     refunds = Refund.objects.select_related("created_by").order_by("created_at", "id")
     return (
         invoice.payments.with_latest_attempt()
+        .with_disputed()
         .select_related("payment_method", "created_by", "voided_by")
         .prefetch_related(Prefetch("refunds", queryset=refunds))
         .order_by("created_at", "id")
@@ -465,10 +467,12 @@ def payment_list():
 
 def payment_for_page(*, pk):
     """The payment of the payment page, with its invoice, customer, saved
-    method and people, or Payment.DoesNotExist."""
-    return Payment.objects.select_related(
-        "invoice__customer", "payment_method", "created_by", "voided_by"
-    ).get(pk=pk)
+    method and people and whether it is ``disputed``, or Payment.DoesNotExist."""
+    return (
+        Payment.objects.with_disputed()
+        .select_related("invoice__customer", "payment_method", "created_by", "voided_by")
+        .get(pk=pk)
+    )
 
 
 def payment_refunds(*, payment):

@@ -14,12 +14,14 @@ from billing.views import (
     invoices,
     payments,
     refunds,
+    stripe_webhooks,
 )
 
 app_name = "billing"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    path("webhooks/stripe", stripe_webhooks.stripe_webhook, name="stripe_webhook"),
     path("invoices/", invoices.invoice_list, name="invoice_list"),
     path("invoices/<int:pk>/", invoices.invoice_detail, name="invoice_detail"),
     path("invoices/new/", invoices.invoice_create, name="invoice_create"),

@@ -235,6 +235,14 @@ FORMAT_MODULE_PATH = ["config.formats"]
 BILLING_DEFAULT_GATEWAY = os.environ.get("BILLING_DEFAULT_GATEWAY", "sandbox")
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 BILLING_GATEWAY_TIMEOUT = float(os.environ.get("BILLING_GATEWAY_TIMEOUT", 20))
+# Stripe's webhooks (POST /webhooks/stripe, billing/gateways/stripe_webhooks.py):
+# STRIPE_WEBHOOK_SECRET is the endpoint's signing secret (whsec_...), from the
+#   endpoint's page in Stripe's dashboard or `stripe listen`; without it every event
+#   is answered 503 (Stripe keeps retrying for three days) and nothing is read.
+# STRIPE_WEBHOOK_ACTOR: the username the timeline records for what the webhooks
+#   settle; an inactive user without a password is created under it on first use.
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_WEBHOOK_ACTOR = os.environ.get("STRIPE_WEBHOOK_ACTOR", "stripe")
 
 # DJANGO_BEHIND_PROXY=true: the app is reached only through a reverse proxy (load
 # balancer, nginx) that terminates TLS, sets X-Forwarded-Proto on every request

@@ -139,6 +139,64 @@ def _search_literal(value):
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def charge_outcome(intent):
+    """A GatewayCharge for a PaymentIntent (a dict), or GatewayTimeout while undecided.
+
+    The one reading of an intent: the gateway's answers and lookups and the
+    webhook events (billing/gateways/stripe_webhooks.py) all go through it.
+    """
+    status = intent["status"]
+    amount = from_minor_units(intent["amount"], intent["currency"])
+    if status == "succeeded":
+        return GatewayCharge(id=intent["id"], status=SUCCEEDED, amount=amount)
+    if status == "requires_action":
+        return GatewayCharge(
+            id=intent["id"],
+            status=FAILED,
+            amount=amount,
+            failure_reason=AUTHENTICATION_REQUIRED,
+            failure_code="authentication_required",
+        )
+    if status in ("requires_payment_method", "canceled"):
+        error = intent.get("last_payment_error") or {}
+        code = error.get("decline_code") or error.get("code") or ""
+        reason = error.get("message") or (
+            "The payment was cancelled at Stripe." if status == "canceled" else DECLINED
+        )
+        if code == "authentication_required":
+            reason = AUTHENTICATION_REQUIRED
+        return GatewayCharge(
+            id=intent["id"],
+            status=FAILED,
+            amount=amount,
+            failure_reason=reason,
+            failure_code=code or intent.get("cancellation_reason") or "",
+        )
+    # "processing" (and anything unexpected, e.g. "requires_capture"): Stripe
+    # has not decided, so neither can we.
+    raise GatewayTimeout(
+        f"Stripe has not finished this payment yet (status {status}); "
+        "it stays pending until it is looked up again."
+    )
+
+
+def refund_outcome(refund):
+    """A GatewayRefund for a Refund (a dict), or GatewayTimeout while Stripe works on it
+    (the one reading of a refund, as ``charge_outcome`` is of an intent)."""
+    status = refund["status"]
+    amount = from_minor_units(refund["amount"], refund["currency"])
+    if status == "succeeded":
+        return GatewayRefund(id=refund["id"], status=SUCCEEDED, amount=amount)
+    if status in ("failed", "canceled"):
+        reason = REFUND_FAILURES.get(refund.get("failure_reason") or "", REFUND_FAILED)
+        return GatewayRefund(id=refund["id"], status=FAILED, amount=amount, failure_reason=reason)
+    # "pending" / "requires_action": the money may still move either way.
+    raise GatewayTimeout(
+        f"Stripe has not finished this refund yet (status {status}); "
+        "it stays pending until it is looked up again."
+    )
+
+
 class StripeGateway(Gateway):
     """Stripe's API through one ``StripeClient``. ``timeout`` is in seconds per
     network operation; the library never retries (``max_network_retries=0``):
@@ -198,7 +256,7 @@ class StripeGateway(Gateway):
         intent = intent.to_dict()
         if intent["status"] == "requires_action":
             self._cancel(intent, idempotency_key)
-        return self._charge_result(intent)
+        return charge_outcome(intent)
 
     def refund(self, *, charge_id, amount, idempotency_key, metadata=None):
         minor, _currency = to_minor_units(amount)
@@ -226,7 +284,7 @@ class StripeGateway(Gateway):
             return GatewayRefund(
                 id="", status=FAILED, amount=amount, failure_reason=cause.user_message or ""
             )
-        return self._refund_result(refund.to_dict())
+        return refund_outcome(refund.to_dict())
 
     def find_charge(self, *, idempotency_key):
         """Search by ``metadata['billing_key']``, then (search lags) the recent list.
@@ -249,7 +307,7 @@ class StripeGateway(Gateway):
             return None
         # One key makes one intent; should there be more, money taken wins.
         succeeded = [intent for intent in intents if intent["status"] == "succeeded"]
-        return self._charge_result((succeeded or intents)[0])
+        return charge_outcome((succeeded or intents)[0])
 
     def find_refund(self, *, charge_id, idempotency_key):
         """The refund of ``charge_id`` whose metadata holds the key (the list is consistent)."""
@@ -264,45 +322,9 @@ class StripeGateway(Gateway):
             return None
 
         refund = self._call(matching)
-        return None if refund is None else self._refund_result(refund)
+        return None if refund is None else refund_outcome(refund)
 
     # Stripe's answers -----------------------------------------------------------
-
-    def _charge_result(self, intent):
-        """A GatewayCharge for a PaymentIntent (a dict), or GatewayTimeout while undecided."""
-        status = intent["status"]
-        amount = from_minor_units(intent["amount"], intent["currency"])
-        if status == "succeeded":
-            return GatewayCharge(id=intent["id"], status=SUCCEEDED, amount=amount)
-        if status == "requires_action":
-            return GatewayCharge(
-                id=intent["id"],
-                status=FAILED,
-                amount=amount,
-                failure_reason=AUTHENTICATION_REQUIRED,
-                failure_code="authentication_required",
-            )
-        if status in ("requires_payment_method", "canceled"):
-            error = intent.get("last_payment_error") or {}
-            code = error.get("decline_code") or error.get("code") or ""
-            reason = error.get("message") or (
-                "The payment was cancelled at Stripe." if status == "canceled" else DECLINED
-            )
-            if code == "authentication_required":
-                reason = AUTHENTICATION_REQUIRED
-            return GatewayCharge(
-                id=intent["id"],
-                status=FAILED,
-                amount=amount,
-                failure_reason=reason,
-                failure_code=code or intent.get("cancellation_reason") or "",
-            )
-        # "processing" (and anything unexpected, e.g. "requires_capture"): Stripe
-        # has not decided, so neither can we.
-        raise GatewayTimeout(
-            f"Stripe has not finished this payment yet (status {status}); "
-            "it stays pending until it is looked up again."
-        )
 
     def _declined(self, error, amount):
         """A failed GatewayCharge from a card error (HTTP 402)."""
@@ -320,23 +342,6 @@ class StripeGateway(Gateway):
             amount=amount,
             failure_reason=reason,
             failure_code=code,
-        )
-
-    def _refund_result(self, refund):
-        """A GatewayRefund for a Refund (a dict), or GatewayTimeout while Stripe works on it."""
-        status = refund["status"]
-        amount = from_minor_units(refund["amount"], refund["currency"])
-        if status == "succeeded":
-            return GatewayRefund(id=refund["id"], status=SUCCEEDED, amount=amount)
-        if status in ("failed", "canceled"):
-            reason = REFUND_FAILURES.get(refund.get("failure_reason") or "", REFUND_FAILED)
-            return GatewayRefund(
-                id=refund["id"], status=FAILED, amount=amount, failure_reason=reason
-            )
-        # "pending" / "requires_action": the money may still move either way.
-        raise GatewayTimeout(
-            f"Stripe has not finished this refund yet (status {status}); "
-            "it stays pending until it is looked up again."
         )
 
     def _recent_intents(self, idempotency_key):

@@ -3,7 +3,12 @@ from billing.models.balances import BalanceEntry, BalanceEntryKind, MoneyBalance
 from billing.models.credit_notes import CreditNote, CreditNoteReason
 from billing.models.customers import Customer, GatewayName, PaymentMethod
 from billing.models.documents import DocumentKind, OutboxMessage, OutboxTopic, Receipt
-from billing.models.events import INTERMEDIATE_EVENT_KINDS, InvoiceEvent, InvoiceEventKind
+from billing.models.events import (
+    INTERMEDIATE_EVENT_KINDS,
+    GatewayEvent,
+    InvoiceEvent,
+    InvoiceEventKind,
+)
 from billing.models.idempotency import IdempotencyKey
 from billing.models.invoices import (
     ISSUED_STATUSES,
@@ -36,6 +41,7 @@ __all__ = [
     "Customer",
     "DocumentKind",
     "DocumentSequence",
+    "GatewayEvent",
     "GatewayName",
     "IdempotencyKey",
     "Invoice",

@@ -22,6 +22,7 @@ class InvoiceEventKind(models.TextChoices):
     REFUND_FAILED = "refund_failed", "Refund failed"
     CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
     DOCUMENT_EMAILED = "document_emailed", "Document e-mailed"
+    PAYMENT_DISPUTED = "payment_disputed", "Payment disputed"
 
 
 # The intermediate steps of a gateway operation: its outcome (succeeded, failed,
@@ -57,3 +58,30 @@ class InvoiceEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} ({self.invoice})"
+
+
+class GatewayEvent(models.Model):
+    """A gateway's own notification that billing recorded (a Stripe webhook event
+    that wrote a timeline entry: a dispute), kept by the gateway's event id.
+
+    Written in the transaction of the entry it caused, so a second delivery of
+    the same event finds it and writes nothing; ``(gateway, event_id)`` is
+    unique. Settling events need none: settling a record no longer pending
+    changes nothing.
+    """
+
+    gateway = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=100)
+    invoice_event = models.OneToOneField(
+        InvoiceEvent, on_delete=models.PROTECT, related_name="gateway_event"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "event_id"], name="gateway_event_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.gateway} {self.type} {self.event_id}"

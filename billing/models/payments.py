@@ -1,7 +1,7 @@
 import uuid
 
 from django.db import models
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Upper
 from django.urls import reverse
 from moneyed import Money
@@ -15,6 +15,7 @@ from billing.models._base import (
     same_currency,
 )
 from billing.models.customers import card_label
+from billing.models.events import InvoiceEvent, InvoiceEventKind
 from billing.models.invoices import PAYABLE_STATUSES
 from billing.models.refunds import RefundDestination
 from billing.money import money_field
@@ -56,6 +57,15 @@ class PaymentQuerySet(models.QuerySet):
             invoice=OuterRef("invoice_id"), method=PaymentMethodKind.SAVED_METHOD
         ).order_by(*LATEST_FIRST)
         return self.annotate(latest_attempt_id=Subquery(latest.values("pk")[:1]))
+
+    def with_disputed(self):
+        """Each payment annotated with ``disputed``: whether its gateway told us
+        the customer disputed it (a ``payment_disputed`` timeline entry), in one
+        subquery rather than a query per row."""
+        disputes = InvoiceEvent.objects.filter(
+            payment=OuterRef("pk"), kind=InvoiceEventKind.PAYMENT_DISPUTED
+        )
+        return self.annotate(disputed=Exists(disputes))
 
     def retryable(self):
         """The SQL twin of ``Payment.can_retry``."""
@@ -143,6 +153,12 @@ class Payment(models.Model):
             models.Index(Upper("cheque_number"), name="payment_cheque_number"),
             models.Index(fields=["card_last4"], name="payment_card_last4"),
             models.Index(fields=["amount"], name="payment_amount"),
+            # Stripe's dispute and refund events name the charge by its id only.
+            models.Index(
+                fields=["gateway_charge_id"],
+                condition=~Q(gateway_charge_id=""),
+                name="payment_gateway_charge_id",
+            ),
         ]
         constraints = [
             note_length("payment", "notes"),

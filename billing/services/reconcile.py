@@ -10,7 +10,10 @@ beside staff work and beside another run of itself.
 
 ``payment_check_status`` is the same look-up for one payment, at once ("Check
 status" on the invoice page); ``manage.py reconcile_periodically`` runs
-``reconcile_pending`` every minute beside ``make run``'s server.
+``reconcile_pending`` every minute beside ``make run``'s server. Stripe's
+webhooks (billing/gateways/stripe_webhooks.py) settle through the same step
+(``settle_reported_charge``/``settle_reported_refund``) with the outcome the
+event carries, as soon as Stripe knows it.
 """
 
 import datetime
@@ -105,6 +108,24 @@ def payment_check_status(*, payment, actor):
     return report
 
 
+def reconcile_payment_refunds(*, payment, actor):
+    """Look up now each pending gateway refund of ``payment`` and settle what the
+    gateway answers, as ``reconcile_pending`` does, but never calling a refund
+    the gateway has no record of failed (it may be in flight). For a gateway's
+    word that the charge was refunded (Stripe's ``charge.refunded``), which
+    does not always carry the refunds themselves. No permission: the gateway's
+    signature is the authority. Returns a Reconciliation."""
+    payment = Payment.objects.select_related("payment_method", "invoice").get(pk=payment.pk)
+    report = Reconciliation()
+    refunds = payment.refunds.filter(
+        status=RefundStatus.PENDING, destination=RefundDestination.ORIGINAL_METHOD
+    )
+    for refund in refunds.order_by("pk"):
+        refund.payment = payment
+        _reconcile_refund(refund, actor, False, report, judge_missing=False)
+    return report
+
+
 def _reconcile_charge(payment, actor, dry_run, report, judge_missing=True):
     def look_up(gateway):
         return gateway.find_charge(idempotency_key=str(payment.gateway_key))
@@ -174,6 +195,12 @@ def _reconcile(record, payment, look_up, not_found, record_outcome, name, actor,
             "to call it failed"
         )
         return
+    _settle(record, outcome, record_outcome, name, actor, dry_run, report)
+
+
+def _settle(record, outcome, record_outcome, name, actor, dry_run, report):
+    """Record the gateway's ``outcome`` of ``record`` (``record_outcome``: the
+    charge's or the refund's settle step) and say so in ``report``."""
     line = f"{name}: {outcome.status}"
     if not dry_run:
         try:
@@ -187,3 +214,24 @@ def _reconcile(record, payment, look_up, not_found, record_outcome, name, actor,
             return
     report.settled += 1
     report.lines.append(line)
+
+
+def settle_reported_charge(*, payment, charge, actor):
+    """Settle a payment's charge with an outcome the gateway reported itself (a
+    signed webhook event) instead of one looked up: the same step as
+    ``reconcile_pending``'s, so a payment no longer pending is left as it is and
+    an amount other than the payment's stays pending for a person. No
+    permission: the gateway's signature is the authority. Returns a
+    Reconciliation."""
+    report = Reconciliation()
+    name = f"payment #{payment.pk} ({payment.invoice})"
+    _settle(payment, charge, record_charge_outcome, name, actor, False, report)
+    return report
+
+
+def settle_reported_refund(*, refund, outcome, actor):
+    """``settle_reported_charge`` for a gateway refund."""
+    report = Reconciliation()
+    name = f"refund #{refund.pk} of payment #{refund.payment_id} ({refund.payment.invoice})"
+    _settle(refund, outcome, record_refund_outcome, name, actor, False, report)
+    return report

@@ -4,11 +4,21 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.utils import timezone
 from moneyed import Money
 
 from billing import services
 from billing.integrity import find_disagreements
-from billing.models import BalanceEntry, Invoice, InvoiceLine, MoneyBalance, Payment
+from billing.models import (
+    BalanceEntry,
+    Invoice,
+    InvoiceLine,
+    MoneyBalance,
+    OutboxMessage,
+    Payment,
+    Receipt,
+    Refund,
+)
 from tests.factories import CustomerFactory
 from tests.helpers import issued_invoice, pay
 
@@ -181,3 +191,50 @@ def test_invoice_line_changed(history):
         f"invoice {invoice.number} (id {invoice.pk}): total 80.0000 USD but its lines give 81.0000"
         in output
     )
+
+
+# -- receipts -----------------------------------------------------------------------------
+
+
+def test_clean_while_receipts_are_only_asked_for_and_once_they_are_made(history):
+    # The history's receipts are still asked for (the outbox rows are not done):
+    assert Receipt.objects.count() == 0
+    assert find_disagreements() == []
+    for payment in Payment.objects.filter(status="succeeded"):
+        services.receipt_issue(payment=payment)
+    for refund in Refund.objects.filter(status="succeeded"):
+        services.receipt_issue(refund=refund)
+    assert not OutboxMessage.objects.filter(topic="receipt", done_at=None).exists()
+    assert find_disagreements() == []
+
+
+def test_a_succeeded_payment_without_a_receipt_or_its_outbox_row(history):
+    cheque = history["cheque"]
+    OutboxMessage.objects.filter(topic="receipt", payment=cheque).delete()
+
+    output = failing_check()
+
+    assert (
+        f"payment #{cheque.pk} of invoice {history['first'].number} (id {history['first'].pk}): "
+        "succeeded but has no receipt and no outbox row asking for one"
+    ) in output
+    assert output.count("no receipt") == 1
+
+
+def test_an_outbox_row_marked_done_without_making_the_receipt(history):
+    refund = Refund.objects.get(payment=history["cheque"])
+    OutboxMessage.objects.filter(topic="receipt", refund=refund).update(done_at=timezone.now())
+
+    output = failing_check()
+
+    assert f"refund #{refund.pk} of payment #{history['cheque'].pk}" in output
+    assert "succeeded but has no receipt and no outbox row asking for one" in output
+
+
+def test_a_failed_or_voided_payment_needs_no_receipt(manager):
+    invoice = issued_invoice(CustomerFactory(), manager, "100.00")
+    payment = pay(invoice, manager, "100.00")
+    services.payment_void(payment=payment, actor=manager, reason="Entered twice")
+    OutboxMessage.objects.filter(topic="receipt").delete()
+
+    assert find_disagreements() == []

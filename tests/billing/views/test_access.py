@@ -140,6 +140,8 @@ ROUTES = {
     # The webhooks pages (webhooks/urls.py), under the user menu: a manager's.
     "webhooks:endpoint_list": Route((P.VIEW, P.MANAGE_WEBHOOKS), "action"),
     "webhooks:endpoint_detail": Route((P.VIEW, P.MANAGE_WEBHOOKS), "action", pk="webhook endpoint"),
+    # Stripe's events: signed by Stripe, no session (tests/billing/test_stripe_webhooks.py).
+    "stripe_webhook": Route(kind="public"),
     "login": Route(kind="public"),
     "logout": Route(kind="public"),
 }
@@ -365,8 +367,12 @@ def test_every_route_answers_every_kind_of_user_as_its_permission_says(kind, mat
 
 
 def public_answer(name, method, response):
-    """The login page is for everyone; signing out is a POST that leads there."""
-    if name == "login":
+    """The login page is for everyone; signing out is a POST that leads there;
+    Stripe's webhook takes only a POST, and one not signed reads nothing."""
+    if name == "stripe_webhook":
+        assert response["Content-Type"] == "application/json"
+        assert response.status_code == (405 if method == "GET" else 503)
+    elif name == "login":
         assert response.status_code == 200
     elif method == "GET":
         assert response.status_code == 405
