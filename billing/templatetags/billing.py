@@ -82,7 +82,8 @@ def id_url(name, *ids):
     it is reversed once (``_id_path``) and the ids are put in its gaps. Any
     other argument goes to ``reverse``."""
     if ids and all(type(pk) is int for pk in ids):
-        pieces = _id_path(name, len(ids), get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+        urlconf = get_urlconf() or settings.ROOT_URLCONF
+        pieces = _id_path(name, len(ids), urlconf, get_script_prefix())
         if pieces is not None:
             parts = [pieces[0]]
             for pk, piece in zip(ids, pieces[1:], strict=True):
