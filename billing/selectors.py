@@ -179,6 +179,8 @@ def offset_page(queryset, *, number=1, size=PAGE_SIZE):
 OVERDUE = "overdue"
 # A number-like search also finds customers named like it ("3M"); at most this many.
 NAME_MATCHES_WITH_NUMBER = 50
+# A number prefix matching at most this many invoices is looked up as their ids.
+NUMBER_MATCHES_BY_ID = 1000
 
 
 def _looks_like_number(text):
@@ -208,8 +210,29 @@ def invoice_search_q(search):
     if prefix[0].isdigit():
         prefix = f"INV-{prefix}"
     ids = list(customers[:NAME_MATCHES_WITH_NUMBER])
-    by_number = Q(number__startswith=prefix)
+    by_number = _number_prefix_q(prefix)
     return by_number | Q(customer__in=[row["pk"] for row in ids]) if ids else by_number
+
+
+def _number_prefix_q(prefix):
+    """The invoices whose number starts with ``prefix``: their ids, looked up
+    through the invoice_number_prefix index first, when there are at most
+    NUMBER_MATCHES_BY_ID of them (a prefix as people type it, "INV-2026-0001").
+
+    Left to the list's query (``ORDER BY id DESC LIMIT 26``), the plan hung on
+    the planner's guess of how many numbers match: a guess of thousands (one
+    ANALYZE's sample in twenty, benchmarks/README.md) had it walk the primary
+    key backwards through a million invoices looking for a hundred. The ids are
+    a fixed cost instead. A broader prefix ("INV-2026") stays in the list's
+    query, where many matches near the top make walking the key the right plan."""
+    ids = list(
+        Invoice.objects.filter(number__startswith=prefix)
+        .order_by()
+        .values_list("pk", flat=True)[: NUMBER_MATCHES_BY_ID + 1]
+    )
+    if len(ids) > NUMBER_MATCHES_BY_ID:
+        return Q(number__startswith=prefix)
+    return Q(pk__in=ids)
 
 
 def invoice_for_page(*, pk):
