@@ -264,7 +264,7 @@ def invoice_credit_notes(*, invoice):
     refund = Refund.objects.filter(credit_note=OuterRef("pk")).order_by("pk")
     return (
         CreditNote.objects.filter(invoice=invoice)
-        .select_related("created_by", "refund_payment")
+        .select_related("created_by")
         .annotate(
             refund_status=Subquery(refund.values("status")[:1]),
             refund_failure=Subquery(refund.values("failure_reason")[:1]),
