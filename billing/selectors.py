@@ -179,6 +179,8 @@ def offset_page(queryset, *, number=1, size=PAGE_SIZE):
 OVERDUE = "overdue"
 # A number-like search also finds customers named like it ("3M"); at most this many.
 NAME_MATCHES_WITH_NUMBER = 50
+# A number prefix matching at most this many invoices is looked up as their ids.
+NUMBER_MATCHES_BY_ID = 1000
 
 
 def _looks_like_number(text):
@@ -207,9 +209,46 @@ def invoice_search_q(search):
     prefix = search.upper()
     if prefix[0].isdigit():
         prefix = f"INV-{prefix}"
-    ids = list(customers[:NAME_MATCHES_WITH_NUMBER])
-    by_number = Q(number__startswith=prefix)
-    return by_number | Q(customer__in=[row["pk"] for row in ids]) if ids else by_number
+    numbered = Invoice.objects.filter(number__startswith=prefix).order_by().values("pk")
+    customer_ids, number_ids = _pks_in_one_trip(
+        customers[:NAME_MATCHES_WITH_NUMBER], numbered[: NUMBER_MATCHES_BY_ID + 1]
+    )
+    by_number = _number_prefix_q(prefix, number_ids)
+    return by_number | Q(customer__in=customer_ids) if customer_ids else by_number
+
+
+def _number_prefix_q(prefix, ids):
+    """The invoices whose number starts with ``prefix``, given the ids of up to
+    NUMBER_MATCHES_BY_ID + 1 of them (looked up through the invoice_number_prefix
+    index): those ids when that is all of them (a prefix as people type it,
+    "INV-2026-0001"), else the prefix.
+
+    Left to the list's query (``ORDER BY id DESC LIMIT 26``), the plan hung on
+    the planner's guess of how many numbers match: a guess of thousands (one
+    ANALYZE's sample in twenty, benchmarks/README.md) had it walk the primary
+    key backwards through a million invoices looking for a hundred. The ids are
+    a fixed cost instead. A broader prefix ("INV-2026") stays in the list's
+    query, where many matches near the top make walking the key the right plan."""
+    if len(ids) > NUMBER_MATCHES_BY_ID:
+        return Q(number__startswith=prefix)
+    return Q(pk__in=ids)
+
+
+def _pks_in_one_trip(*querysets):
+    """The primary keys of each queryset's rows (each a ``values("pk")``, with
+    its own ORDER BY and LIMIT), a list per queryset, read in one statement: a
+    ``UNION ALL`` of each as a subquery, one round trip where each would be one."""
+    parts, params = [], []
+    for number, queryset in enumerate(querysets):
+        sql, part_params = queryset.query.sql_with_params()
+        parts.append(f"SELECT {number}, part{number}.* FROM ({sql}) AS part{number}")
+        params.extend(part_params)
+    found = [[] for _ in querysets]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for number, pk in cursor.fetchall():
+            found[number].append(pk)
+    return found
 
 
 def invoice_for_page(*, pk):
@@ -243,7 +282,7 @@ def invoice_credit_notes(*, invoice):
     refund = Refund.objects.filter(credit_note=OuterRef("pk")).order_by("pk")
     return (
         CreditNote.objects.filter(invoice=invoice)
-        .select_related("created_by", "refund_payment")
+        .select_related("created_by")
         .annotate(
             refund_status=Subquery(refund.values("status")[:1]),
             refund_failure=Subquery(refund.values("failure_reason")[:1]),

@@ -10,8 +10,12 @@ were includes; benchmarks/README.md, "http_pages.py").
 """
 
 import json
+from datetime import date, datetime
+from functools import lru_cache
 
 from django import template
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -51,6 +55,62 @@ def status_badge(status, label, overdue=False):
     if overdue:
         badge += format_html(' <span class="badge badge--{}">Overdue</span>', "overdue")
     return badge
+
+
+@register.filter(expects_localtime=True)
+def ymd(value):
+    """``{{ invoice.issue_date|ymd }}`` → "2026-03-14": what ``|date:"Y-m-d"``
+    shows (a moment in the current time zone's day), without building a
+    formatter for each value, which a list pays twice a row. Nothing for None."""
+    return value.isoformat()[:10] if isinstance(value, date) else ""
+
+
+@register.filter(expects_localtime=True)
+def ymd_hm(value):
+    """``{{ payment.created_at|ymd_hm }}`` → "2026-03-14 09:05", as
+    ``|date:"Y-m-d H:i"`` shows a moment, in the current time zone."""
+    return value.isoformat(sep=" ", timespec="minutes")[:16] if isinstance(value, datetime) else ""
+
+
+@register.simple_tag
+def id_url(name, *ids):
+    """``{% id_url 'billing:invoice_detail' invoice.pk %}``: ``{% url %}`` for
+    the paths whose arguments are ids, as a list's rows link them. ``reverse``
+    searches the URL patterns and checks the result against the pattern's
+    regular expression on every call (about a tenth of the invoice list when
+    each row did it twice); the path of a name is the same whatever the id, so
+    it is reversed once (``_id_path``) and the ids are put in its gaps. Any
+    other argument goes to ``reverse``."""
+    if ids and all(type(pk) is int for pk in ids):
+        urlconf = get_urlconf() or settings.ROOT_URLCONF
+        pieces = _id_path(name, len(ids), urlconf, get_script_prefix())
+        if pieces is not None:
+            parts = [pieces[0]]
+            for pk, piece in zip(ids, pieces[1:], strict=True):
+                parts += (str(pk), piece)
+            return "".join(parts)
+    return reverse(name, args=ids)
+
+
+# Stand-ins reversed in the ids' places, then cut out: no path holds these digits.
+_ID_MARKERS = (918_273_645_546_372_819, 918_273_645_546_372_828, 918_273_645_546_372_837)
+
+
+@lru_cache(maxsize=256)
+def _id_path(name, count, urlconf, prefix):
+    """The path of ``name`` with ``count`` ids, cut where the ids go: [before
+    the first, between, ..., after the last]; None when it cannot be cut so
+    (more ids than stand-ins, or a stand-in found twice)."""
+    if count > len(_ID_MARKERS):
+        return None
+    path = reverse(name, args=_ID_MARKERS[:count], urlconf=urlconf)
+    pieces = []
+    for marker in map(str, _ID_MARKERS[:count]):
+        before, found, path = path.partition(marker)
+        if not found or marker in path:
+            return None
+        pieces.append(before)
+    return (*pieces, path)
 
 
 @register.filter

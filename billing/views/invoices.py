@@ -84,11 +84,11 @@ def invoice_detail(request, pk):
         "default_method": SimpleLazyObject(
             lambda: selectors.default_payment_method(customer=invoice.customer)
         ),
-        # Lazy: "Take payment" asks which sources the invoice's rules and the
-        # user's permissions offer (the credit, whether any method is saved) in
-        # the header only, so other regions run no query for them.
-        "payment_sources": SimpleLazyObject(
-            lambda: payments.invoice_payment_sources(invoice, request.user)
+        # Lazy: the header shows "Take payment" when the invoice's rules and the
+        # user's permissions offer any source; other regions run no query for
+        # it, and the header none when money paid outside is offered.
+        "takes_payment": SimpleLazyObject(
+            lambda: payments.invoice_has_payment_source(invoice, request.user)
         ),
     }
     return render_page(request, "billing/invoice_detail.html", context, partials=INVOICE_REGIONS)

@@ -114,53 +114,80 @@ def payment_sources(invoice, user, *, credit, has_saved_methods):
     invoice's currency (``record_payment``, ``can_take_payment``, some credit),
     money that arrived outside (``record_payment``, ``Invoice.is_payable``).
     ``credit`` and ``has_saved_methods`` are asked only when they matter."""
+    offers = _source_offers(invoice, user, credit=credit, has_saved_methods=has_saved_methods)
+    return [source for offer in offers.values() if (source := offer()) is not None]
+
+
+def has_payment_source(invoice, user, *, credit, has_saved_methods):
+    """Whether ``payment_sources`` offers anything ("Take payment" is shown),
+    asking the sources cheapest first: money paid outside needs no query, so
+    when it is offered neither the saved methods nor the credit are looked up."""
+    offers = _source_offers(invoice, user, credit=credit, has_saved_methods=has_saved_methods)
+    return any(offers[key]() is not None for key in ("external", "card", "credit"))
+
+
+def _source_offers(invoice, user, *, credit, has_saved_methods):
+    """{key: a function giving the source, or None where the rules do not
+    offer it}, in the order the dialog lists them."""
     may_record = permissions.has(user, permissions.RECORD)
     may_charge = permissions.has(user, permissions.CHARGE)
-    sources = []
-    if may_charge and invoice.can_take_payment and has_saved_methods():
-        sources.append(
-            PaymentSource(
+
+    def card():
+        if may_charge and invoice.can_take_payment and has_saved_methods():
+            return PaymentSource(
                 "card",
                 "Saved card",
                 f"Charge one of {invoice.customer}'s saved cards at the gateway now.",
                 reverse("billing:payment_charge", args=[invoice.pk]),
             )
-        )
-    if may_record and invoice.can_take_payment:
-        available = credit()
-        if available.amount > 0:
-            sources.append(
-                PaymentSource(
+        return None
+
+    def customer_credit():
+        if may_record and invoice.can_take_payment:
+            available = credit()
+            if available.amount > 0:
+                return PaymentSource(
                     "credit",
                     "Customer credit",
                     f"{format_money(available)} of credit to pay from.",
                     reverse("billing:credit_apply", args=[invoice.pk]),
                 )
-            )
-    if may_record and invoice.is_payable:
-        sources.append(
-            PaymentSource(
+        return None
+
+    def external():
+        if may_record and invoice.is_payable:
+            return PaymentSource(
                 "external",
                 "Paid outside",
                 "Cash, cheque, bank transfer or a card terminal: money that already arrived.",
                 reverse("billing:payment_record", args=[invoice.pk]),
             )
-        )
-    return sources
+        return None
+
+    return {"card": card, "credit": customer_credit, "external": external}
+
+
+def _invoice_lookups(invoice):
+    """The customer's credit and saved methods, looked up when first asked."""
+    return {
+        "credit": lambda: selectors.customer_credit(
+            customer=invoice.customer, currency=invoice.currency
+        ),
+        "has_saved_methods": lambda: selectors.customer_payment_methods(
+            customer=invoice.customer
+        ).exists(),
+    }
 
 
 def invoice_payment_sources(invoice, user):
     """``payment_sources`` with the customer's credit and saved methods looked up."""
-    return payment_sources(
-        invoice,
-        user,
-        credit=lambda: selectors.customer_credit(
-            customer=invoice.customer, currency=invoice.currency
-        ),
-        has_saved_methods=lambda: selectors.customer_payment_methods(
-            customer=invoice.customer
-        ).exists(),
-    )
+    return payment_sources(invoice, user, **_invoice_lookups(invoice))
+
+
+def invoice_has_payment_source(invoice, user):
+    """``has_payment_source`` with the customer's credit and saved methods
+    looked up, only if the answer needs them."""
+    return has_payment_source(invoice, user, **_invoice_lookups(invoice))
 
 
 @require_GET

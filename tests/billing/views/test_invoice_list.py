@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from moneyed import Money
 
-from billing import services
+from billing import selectors, services
 from billing.models import Invoice
 from billing.selectors import PAGE_SIZE
 from tests.billing.views.conftest import count_queries, htmx
@@ -141,6 +141,25 @@ def test_searching_by_number_prefix_with_or_without_inv(staff_client, acme, cler
     without_prefix = target.removeprefix("INV-")
     assert listed(staff_client.get(URL, {"q": without_prefix})) == [target]
     assert len(listed(staff_client.get(URL, {"q": target[:-3]}))) == 3
+
+
+@pytest.mark.parametrize("by_id", [1000, 2])
+def test_a_number_prefix_finds_the_same_invoices_looked_up_by_id_or_not(
+    staff_client, acme, clerk, monkeypatch, by_id
+):
+    # Up to NUMBER_MATCHES_BY_ID matches are looked up as ids first; more stay
+    # a prefix in the list's query. Either way the same invoices, newest first.
+    monkeypatch.setattr(selectors, "NUMBER_MATCHES_BY_ID", by_id)
+    invoices = [issued_invoice(acme, clerk) for _ in range(3)]
+    numbers = [invoice.number for invoice in reversed(invoices)]
+    assert listed(staff_client.get(URL, {"q": numbers[0][:-3]})) == numbers
+    assert listed(staff_client.get(URL, {"q": numbers[1]})) == [numbers[1]]
+    assert listed(staff_client.get(URL, {"q": "INV-1999-"})) == []
+    named = issued_invoice(CustomerFactory(name=f"Shop {numbers[0][:-3]}"), clerk)
+    found = listed(staff_client.get(URL, {"q": numbers[0][:-3]}))
+    assert found == [named.number, *numbers]
+    with_status = staff_client.get(URL, {"q": numbers[0][:-3], "status": "open"})
+    assert listed(with_status) == [named.number, *numbers]
 
 
 def test_searching_by_customer_name_anywhere_in_it(staff_client, acme, globex, clerk):

@@ -3,10 +3,13 @@ the money comes from (a saved card, customer credit, or money paid outside);
 the chosen source's own form follows and posts to its own action."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from moneyed import Money
 
 from billing import services
+from billing.views import payments
 from tests.billing.views.conftest import count_queries, htmx
 from tests.factories import CustomerFactory
 from tests.helpers import (
@@ -220,3 +223,51 @@ def test_the_invoice_page_query_count_does_not_grow_with_payments_or_saved_cards
         pay(invoice, clerk, "1.00")
         saved_card(customer, manager, default=False)
     assert count_queries(clerk_client, page) == few
+
+
+def header_queries(client, invoice):
+    """The SQL the invoice header's refresh sends, once it answered 200."""
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(action("invoice_detail", invoice), headers=htmx("invoice-header"))
+    assert response.status_code == 200
+    return response.content.decode(), [query["sql"] for query in captured]
+
+
+def test_the_header_looks_up_no_credit_or_card_when_paid_outside_is_offered(
+    clerk_client, invoice, card, customer, manager
+):
+    give_credit(customer, manager, "30.00")
+    content, queries = header_queries(clerk_client, invoice)
+    assert f'hx-get="{url(invoice)}" hx-target="#modal">Take payment</a>' in content
+    for table in ("billing_paymentmethod", "billing_moneybalance"):
+        assert not [sql for sql in queries if table in sql]
+
+
+@pytest.mark.parametrize(
+    ("codenames", "saved", "credit", "shown"),
+    [
+        ((), True, "30.00", False),
+        (("charge_payment",), True, "0", True),
+        (("charge_payment",), False, "30.00", False),
+        (("record_payment",), False, "0", True),
+        (("charge_payment", "record_payment"), False, "0", True),
+    ],
+)
+def test_take_payment_is_shown_exactly_when_the_dialog_offers_a_source(
+    client, invoice, customer, manager, codenames, saved, credit, shown
+):
+    if saved:
+        saved_card(customer, manager)
+    if credit != "0":
+        give_credit(customer, manager, credit)
+    user = user_with(*codenames)
+    client.force_login(user)
+    content, _ = header_queries(client, invoice)
+    assert (">Take payment</a>" in content) is shown
+    assert bool(payments.invoice_payment_sources(invoice, user)) is shown
+
+
+def test_a_paid_invoice_shows_no_take_payment(clerk_client, clerk, invoice, card):
+    pay(invoice, clerk, "100.00")
+    content, _ = header_queries(clerk_client, invoice)
+    assert ">Take payment</a>" not in content
