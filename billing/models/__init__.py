@@ -22,6 +22,12 @@ from billing.models.payments import (
 )
 from billing.models.refunds import Refund, RefundDestination, RefundReason, RefundStatus
 from billing.models.sandbox import SandboxCharge, SandboxRefund, SandboxStatus
+from billing.models.schedules import (
+    Allocation,
+    Instalment,
+    InstalmentStatus,
+    instalment_status,
+)
 
 __all__ = [
     "EXTERNAL_METHODS",
@@ -29,6 +35,7 @@ __all__ = [
     "ISSUED_STATUSES",
     "NOTE_MAX_LENGTH",
     "PAYABLE_STATUSES",
+    "Allocation",
     "BalanceEntry",
     "BalanceEntryKind",
     "CreditNote",
@@ -38,6 +45,8 @@ __all__ = [
     "DocumentSequence",
     "GatewayName",
     "IdempotencyKey",
+    "Instalment",
+    "InstalmentStatus",
     "Invoice",
     "InvoiceEvent",
     "InvoiceEventKind",
@@ -58,5 +67,6 @@ __all__ = [
     "SandboxCharge",
     "SandboxRefund",
     "SandboxStatus",
+    "instalment_status",
     "invoice_status",
 ]

@@ -22,6 +22,8 @@ class InvoiceEventKind(models.TextChoices):
     REFUND_FAILED = "refund_failed", "Refund failed"
     CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
     DOCUMENT_EMAILED = "document_emailed", "Document e-mailed"
+    SCHEDULE_SET = "schedule_set", "Payment schedule set"
+    SCHEDULE_REMOVED = "schedule_removed", "Payment schedule removed"
 
 
 # The intermediate steps of a gateway operation: its outcome (succeeded, failed,
