@@ -377,6 +377,26 @@ def clean_instalment_ids(values):
     return tuple(ids)
 
 
+def instalment_ids_by_sequence(invoice, sequences):
+    """The ids of ``invoice``'s instalments numbered ``sequences`` (1, 2, 3 as
+    people read the schedule; the command line names them so), or
+    ``instalment_not_on_invoice``."""
+    sequences = [int(s) for s in sequences or ()]
+    found = dict(
+        Instalment.objects.filter(invoice_id=invoice.pk, sequence__in=sequences).values_list(
+            "sequence", "pk"
+        )
+    )
+    for sequence in sequences:
+        if sequence not in found:
+            raise BillingError(
+                ErrorCode.INSTALMENT_NOT_ON_INVOICE,
+                f"Invoice {invoice} has no instalment {sequence}.",
+                field="instalments",
+            )
+    return [found[s] for s in sequences]
+
+
 def named_instalments(invoice, ids):
     """The instalments of ``invoice`` a payment names, or a refusal:
     ``instalment_not_on_invoice`` for an id that is not one of its instalments,

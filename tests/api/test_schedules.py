@@ -39,7 +39,7 @@ def body(amount, **extra):
 
 
 def test_a_payment_naming_instalments_pays_them_first(clerk_api, invoice, instalments):
-    first, second, third = instalments
+    first, _, third = instalments
     response = clerk_api.post(
         f"/invoices/{invoice.pk}/payments", body("40.00", instalments=[str(third.pk)])
     )
