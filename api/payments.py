@@ -62,6 +62,12 @@ class PaymentRecordIn(In):
     details: DetailsIn | None = None
     excess_to_credit: bool = False
     write_off_remainder: bool = False
+    instalments: list[Id] | None = Field(
+        None,
+        max_length=60,
+        description="Ids of the invoice's instalments this payment pays first, in due "
+        "order; the rest goes to the others, oldest due first.",
+    )
 
 
 class ChargeIn(In):
@@ -160,6 +166,7 @@ def record_payment(request, invoice: str, body: PaymentRecordIn, idempotency_key
         details=body.details.model_dump(exclude_none=True) if body.details else None,
         excess_to_credit=body.excess_to_credit,
         write_off_remainder=body.write_off_remainder,
+        instalments=body.instalments,
         idempotency_key=call.key,
     )
     return call.answer(payment)

@@ -30,7 +30,6 @@ INTERNAL_ERROR = "internal_error"
 # GoHighLevel's shape (api/compat/gohighlevel.py): a Version header other than
 # the one served, and payment schedules, which do not exist yet.
 UNSUPPORTED_VERSION = "unsupported_version"
-PAYMENT_SCHEDULES_UNSUPPORTED = "payment_schedules_unsupported"
 
 # The one table: every error code and the HTTP status it answers with. It is
 # also in the OpenAPI document (api.v1's description and the Problem schema).
@@ -54,11 +53,13 @@ STATUS_BY_CODE = {
     ErrorCode.NO_SAVED_PAYMENT_METHOD: 409,
     ErrorCode.GATEWAY_UNAVAILABLE: 409,
     ErrorCode.INVALID_STATE: 409,
+    ErrorCode.INSTALMENT_ALREADY_PAID: 409,
+    ErrorCode.INSTALMENT_NOT_ON_INVOICE: 422,
+    ErrorCode.SCHEDULE_TOTAL_MISMATCH: 422,
     ErrorCode.INVALID_AMOUNT: 422,
     ErrorCode.CURRENCY_MISMATCH: 422,
     ErrorCode.INVALID_DATE: 422,
     ErrorCode.INVALID_VALUE: 422,
-    PAYMENT_SCHEDULES_UNSUPPORTED: 422,
     INTERNAL_ERROR: 500,
 }
 assert set(STATUS_BY_CODE) >= ALL_CODES, ALL_CODES - set(STATUS_BY_CODE)

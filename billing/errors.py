@@ -25,6 +25,10 @@ class ErrorCode:
     PERMISSION_DENIED = "permission_denied"
     INVALID_STATE = "invalid_state"
     INVALID_VALUE = "invalid_value"
+    # Payment schedules (services.schedules).
+    INSTALMENT_NOT_ON_INVOICE = "instalment_not_on_invoice"
+    INSTALMENT_ALREADY_PAID = "instalment_already_paid"
+    SCHEDULE_TOTAL_MISMATCH = "schedule_total_mismatch"
 
 
 ALL_CODES = frozenset(value for name, value in vars(ErrorCode).items() if not name.startswith("_"))

@@ -28,9 +28,11 @@ from billing.models import (
     INTERMEDIATE_EVENT_KINDS,
     ISSUED_STATUSES,
     PAYABLE_STATUSES,
+    Allocation,
     BalanceEntry,
     CreditNote,
     Customer,
+    Instalment,
     Invoice,
     InvoiceEvent,
     InvoiceStatus,
@@ -272,6 +274,35 @@ def invoice_payments(*, invoice):
         .select_related("payment_method", "created_by", "voided_by")
         .prefetch_related(Prefetch("refunds", queryset=refunds))
         .order_by("created_at", "id")
+    )
+
+
+def invoice_instalments(*, invoice):
+    """The invoice's payment schedule in sequence order (empty without one),
+    each instalment with ``instalment.invoice`` being ``invoice`` (its
+    ``is_overdue`` and ``can_be_named`` read it) and its allocations, oldest
+    first, with their payments: two queries, none per row."""
+    if not invoice.has_schedule:
+        return []
+    allocations = Allocation.objects.select_related("payment").order_by("pk")
+    instalments = list(
+        invoice.instalments.order_by("sequence").prefetch_related(
+            Prefetch("allocations", queryset=allocations)
+        )
+    )
+    for instalment in instalments:
+        instalment.invoice = invoice
+    return instalments
+
+
+def overdue_instalments(*, limit=10, today=None):
+    """The ``limit`` instalments overdue the longest (``Instalment.objects.overdue``),
+    oldest due first, with their invoice and its customer: the dashboard's
+    "Overdue instalments". One query."""
+    return list(
+        Instalment.objects.overdue(today)
+        .select_related("invoice", "invoice__customer")
+        .order_by("due_date", "invoice_id", "sequence")[:limit]
     )
 
 

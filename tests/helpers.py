@@ -15,11 +15,13 @@ from moneyed import Money
 
 from billing import permissions, services
 from billing.models import (
+    Allocation,
     BalanceEntry,
     CreditNote,
     Customer,
     DocumentSequence,
     IdempotencyKey,
+    Instalment,
     Invoice,
     InvoiceEvent,
     MoneyBalance,
@@ -40,6 +42,8 @@ MONEY_MODELS = (
     IdempotencyKey,
     OutboxMessage,
     Receipt,
+    Instalment,
+    Allocation,
 )
 # Every billing model the admin shows (invoice lines are inlines of their invoice).
 ADMIN_MODELS = (

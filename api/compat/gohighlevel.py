@@ -6,8 +6,8 @@ the customer paid). Answers ``{"success": true, "invoice": {...}}`` in
 GoHighLevel's invoice shape, with the recorded payment beside it.
 
 GoHighLevel's page shows no error shape, so errors are the native API's
-problem+json. ``paymentScheduleIds`` is refused (``payment_schedules_unsupported``)
-until instalments exist.
+problem+json. ``paymentScheduleIds`` names the invoice's instalments the payment
+pays first (``payment_record(instalments=...)``).
 """
 
 import datetime
@@ -23,7 +23,7 @@ from api import problems
 from api.auth import BearerKey
 from api.compat import day_of, optional_call, record
 from api.lookups import REFERENCE_LENGTH, invoice_or_404
-from api.problems import PAYMENT_SCHEDULES_UNSUPPORTED, UNSUPPORTED_VERSION
+from api.problems import UNSUPPORTED_VERSION
 from api.schemas import DecimalParser, In, column_length
 from billing.errors import BillingError, ErrorCode
 from billing.models import InvoiceStatus, Payment
@@ -92,6 +92,7 @@ FIELDS = {
     "card_brand": "card.brand",
     "card_last4": "card.last4",
     "cheque_number": "cheque.number",
+    "instalments": "paymentScheduleIds",
 }
 
 
@@ -233,13 +234,6 @@ def record_payment(
         return problems.problem(
             UNSUPPORTED_VERSION, f"Only Version {VERSION} is served.", field="Version"
         )
-    if body.paymentScheduleIds:
-        return problems.problem(
-            PAYMENT_SCHEDULES_UNSUPPORTED,
-            "Payment schedules (instalments) do not exist here yet; "
-            "record the payment without paymentScheduleIds.",
-            field="paymentScheduleIds",
-        )
     invoice = invoiceId
     if body.amount is None:
         # No amount means "what is payable now" (the model's rule), read from the
@@ -271,6 +265,7 @@ def record_payment(
         paid_at=day_of(body.fulfilledAt),
         notes=body.notes or "",
         meta=plain(body.meta),
+        instalments=body.paymentScheduleIds,
         actor=request.auth,
         idempotency_key=call.key if call else None,
     )

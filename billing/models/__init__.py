@@ -27,6 +27,12 @@ from billing.models.payments import (
 )
 from billing.models.refunds import Refund, RefundDestination, RefundReason, RefundStatus
 from billing.models.sandbox import SandboxCharge, SandboxRefund, SandboxStatus
+from billing.models.schedules import (
+    Allocation,
+    Instalment,
+    InstalmentStatus,
+    instalment_status,
+)
 
 __all__ = [
     "EXTERNAL_METHODS",
@@ -34,6 +40,7 @@ __all__ = [
     "ISSUED_STATUSES",
     "NOTE_MAX_LENGTH",
     "PAYABLE_STATUSES",
+    "Allocation",
     "BalanceEntry",
     "BalanceEntryKind",
     "CreditNote",
@@ -44,6 +51,8 @@ __all__ = [
     "GatewayEvent",
     "GatewayName",
     "IdempotencyKey",
+    "Instalment",
+    "InstalmentStatus",
     "Invoice",
     "InvoiceEvent",
     "InvoiceEventKind",
@@ -64,5 +73,6 @@ __all__ = [
     "SandboxCharge",
     "SandboxRefund",
     "SandboxStatus",
+    "instalment_status",
     "invoice_status",
 ]

@@ -23,6 +23,8 @@ class InvoiceEventKind(models.TextChoices):
     CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
     DOCUMENT_EMAILED = "document_emailed", "Document e-mailed"
     PAYMENT_DISPUTED = "payment_disputed", "Payment disputed"
+    SCHEDULE_SET = "schedule_set", "Payment schedule set"
+    SCHEDULE_REMOVED = "schedule_removed", "Payment schedule removed"
 
 
 # The intermediate steps of a gateway operation: its outcome (succeeded, failed,

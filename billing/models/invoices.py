@@ -1,5 +1,6 @@
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -59,6 +60,33 @@ class InvoiceQuerySet(models.QuerySet):
         today = today or timezone.localdate()
         return self.filter(status__in=PAYABLE_STATUSES, due_date__lt=today, amount_due__gt=0)
 
+    def with_overdue_instalments(self, today=None):
+        """Each invoice annotated with ``overdue_instalment_count`` and the date
+        its oldest overdue instalment was due (``overdue_since``, None if none):
+        what ``Invoice.overdue_instalments`` reads, one subquery each."""
+        from billing.models.schedules import Instalment
+
+        overdue = Instalment.objects.overdue(today).filter(invoice=OuterRef("pk"))
+        count = overdue.order_by().values("invoice").annotate(n=Count("pk")).values("n")
+        since = overdue.order_by("due_date").values("due_date")[:1]
+        return self.annotate(
+            overdue_instalment_count=Coalesce(Subquery(count), 0),
+            overdue_since=Subquery(since),
+        )
+
+    def overdue_by_instalment(self, today=None):
+        """Invoices with something late: an overdue instalment when it has a
+        schedule, else the invoice itself overdue (``Invoice.is_overdue_by_instalment``)."""
+        from billing.models.schedules import Instalment
+
+        today = today or timezone.localdate()
+        late = Instalment.objects.overdue(today).filter(invoice=OuterRef("pk"))
+        return self.filter(
+            Q(has_schedule=True, status__in=PAYABLE_STATUSES) & Exists(late)
+            | Q(has_schedule=False, status__in=PAYABLE_STATUSES)
+            & Q(due_date__lt=today, amount_due__gt=0)
+        )
+
 
 class Invoice(models.Model):
     """What a customer is asked to pay, in one currency.
@@ -93,6 +121,10 @@ class Invoice(models.Model):
     # What pending gateway charges reserve of amount_due (never more than it);
     # kept under the invoice lock so "can more be paid?" needs no extra query.
     amount_pending = money_field()
+    # Split into instalments (billing.models.schedules). Kept under the invoice
+    # lock with them; payment_record's one statement takes only invoices without
+    # one, so their payments are allocated by the ORM path.
+    has_schedule = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = actor_field()
 
@@ -226,6 +258,36 @@ class Invoice(models.Model):
             and self.due_date < timezone.localdate()
             and self.amount_due.amount > 0
         )
+
+    # Payment schedules (billing.models.schedules, services.schedules).
+
+    @property
+    def asks_for(self):
+        """What the invoice asks for: the total less what credit notes removed.
+        A schedule's instalments sum to it."""
+        return self.total - self.amount_credited
+
+    @property
+    def can_schedule(self):
+        """May a schedule be set or edited: open or partially paid (an issued
+        invoice with something still to pay) and nothing in flight."""
+        return self.is_payable and self.amount_pending.amount == 0
+
+    @property
+    def overdue_instalments(self):
+        """Its instalments shown as overdue, oldest due first (one query unless
+        ``instalments`` was prefetched)."""
+        if not self.has_schedule:
+            return []
+        return [i for i in self.instalments.all() if i.is_overdue]
+
+    @property
+    def is_overdue_by_instalment(self):
+        """Late on something: an overdue instalment with a schedule, else
+        ``is_overdue`` (the SQL twin: ``Invoice.objects.overdue_by_instalment``)."""
+        if self.has_schedule:
+            return bool(self.overdue_instalments)
+        return self.is_overdue
 
 
 class InvoiceLine(models.Model):

@@ -225,6 +225,13 @@ class Payment(models.Model):
         return self.amount - self.amount_refunded - self.amount_to_credit
 
     @property
+    def applied(self):
+        """What of it still pays its invoice: a succeeded payment's amount less
+        its refunds and what it sent to credit (its allocations sum to this on a
+        scheduled invoice); zero for any other status."""
+        return self.refundable
+
+    @property
     def can_refund(self):
         return self.refundable.amount > 0
 

@@ -37,6 +37,7 @@ from billing.services.invoices import (
 from billing.services.payments import payment_record, payment_record_check, payment_void
 from billing.services.reconcile import payment_check_status, reconcile_pending
 from billing.services.refunds import payment_refund
+from billing.services.schedules import schedule_preview, schedule_remove, schedule_set
 
 __all__ = [
     "CreditNoteIssued",
@@ -68,4 +69,7 @@ __all__ = [
     "receipt_issue",
     "reconcile_pending",
     "sandbox_test_cards_add",
+    "schedule_preview",
+    "schedule_remove",
+    "schedule_set",
 ]

@@ -11,8 +11,9 @@ statement, with data-modifying CTEs:
   invoice is still payable and the amount fits in its due less what pending
   charges reserve (``Invoice.payable_now``, in SQL; PostgreSQL re-checks that
   WHERE on the newest row after waiting for another writer's lock, so it holds
-  under concurrency); the status it sets is one of the two that
-  ``invoice_status`` can give a paid-into invoice;
+  under concurrency) and it has no payment schedule (``Invoice.has_schedule``:
+  those payments are allocated to instalments on the ORM path); the status it
+  sets is one of the two that ``invoice_status`` can give a paid-into invoice;
 - the payment, its event and its receipt's outbox row are inserted only from
   the row the UPDATE returned, and the request's idempotency key row, when
   there is one, names the payment as its result.
@@ -76,6 +77,7 @@ def _statement(alias):
 
     paid, due = column(Invoice, "amount_paid"), column(Invoice, "amount_due")
     status, pending = column(Invoice, "status"), column(Invoice, "amount_pending")
+    scheduled = column(Invoice, "has_schedule")
     invoice_columns = ", ".join(qn(f.column) for f in Invoice._meta.concrete_fields)
     return f"""
         WITH locked_invoice AS (
@@ -87,6 +89,7 @@ def _statement(alias):
                AND {column(Invoice, "currency")} = %s
                AND {status} IN (%s, %s)
                AND {due} - {pending} >= %s
+               AND NOT {scheduled}
          RETURNING {invoice_columns}
         ), new_payment AS (
             INSERT INTO {qn(Payment._meta.db_table)} ({columns(payment_fields)})

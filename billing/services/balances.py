@@ -19,6 +19,7 @@ from billing.models import (
     PaymentStatus,
 )
 from billing.money import currency_code, format_money, parse_money, zero
+from billing.services import schedules
 from billing.services._common import (
     Idempotency,
     balance_move,
@@ -55,6 +56,7 @@ def apply_credit(invoice, balance, amount, actor):
         payment=payment,
     )
     move_invoice_amounts(invoice, paid=amount, due=-amount)
+    schedules.allocate(invoice, payment, amount)
     event(invoice, InvoiceEventKind.CREDIT_APPLIED, actor, amount=amount, payment=payment)
     receipt_wanted(payment=payment)
     return payment

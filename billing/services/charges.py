@@ -36,6 +36,7 @@ from billing.models import (
     PaymentStatus,
 )
 from billing.money import format_money, parse_money, zero
+from billing.services import schedules
 from billing.services._common import (
     Idempotency,
     ensure_payable,
@@ -229,6 +230,7 @@ def record_charge_outcome(payment, charge, actor):
         move_invoice_amounts(
             invoice, pending=-payment.amount, paid=payment.amount, due=-payment.amount
         )
+        schedules.allocate(invoice, payment, payment.amount)
         kind, message = InvoiceEventKind.PAYMENT_SUCCEEDED, str(payment.payment_method)
         receipt_wanted(payment=payment)
     else:

@@ -20,6 +20,7 @@ from billing.models import (
     RefundStatus,
 )
 from billing.money import format_money, parse_money, zero
+from billing.services import schedules
 from billing.services._common import (
     Idempotency,
     balance_move,
@@ -152,6 +153,7 @@ def create_credit_note(
             notes=f"Credit note {note.number}",
             credit_note=note,
         )
+        schedules.release(invoice, payment, refund)
     remaining = to_credit
     for payment in sorted(payments.values(), key=lambda p: p.pk, reverse=True):
         if remaining.amount <= 0:
@@ -170,7 +172,9 @@ def create_credit_note(
             payment=payment,
             credit_note=note,
         )
+        schedules.release(invoice, payment, take)
         remaining -= take
+    schedules.reduce_for_credit(invoice, total)
     move_invoice_amounts(invoice, credited=total, due=-reduce_due, paid=-(refund + to_credit))
     return CreditNoteIssued(credit_note=note, refund=refund_record)
 

@@ -20,7 +20,7 @@ from billing.models import (
     PaymentStatus,
 )
 from billing.money import format_money, parse_money, zero
-from billing.services import _one_statement
+from billing.services import _one_statement, schedules
 from billing.services._common import (
     Idempotency,
     balance_move,
@@ -152,6 +152,7 @@ def payment_record_check(
     excess_to_credit=False,
     write_off_remainder=False,
     taken=None,
+    instalments=None,
 ):
     """Raise what ``payment_record`` would refuse for these arguments, locking and
     writing nothing: its permission and input checks, and the invoice's state as
@@ -174,6 +175,7 @@ def payment_record_check(
         write_off_remainder,
     )
     _excess(invoice, amount, excess_to_credit, taken=taken)
+    schedules.named_instalments(invoice, schedules.clean_instalment_ids(instalments))
     return amount
 
 
@@ -198,6 +200,7 @@ def record_payment(
     write_off_remainder=False,
     idempotency_key=None,
     meta=None,
+    instalments=None,
 ):
     """Record money that arrived outside the system against an open invoice.
 
@@ -214,6 +217,9 @@ def record_payment(
     ``idempotency_conflict``, ``permission_denied`` (also without
     ``issue_credit_note`` when writing off). Locks: invoice, number counter or balance.
     ``meta`` is an integration's JSON object kept with the payment (``clean_meta``).
+    ``instalments`` names instalment ids of the invoice's schedule the payment
+    pays first (``schedules.allocate``): another invoice's is
+    ``instalment_not_on_invoice``, one with nothing left ``instalment_already_paid``.
     """
     amount, paid_at, details = _clean_request(
         actor,
@@ -228,6 +234,7 @@ def record_payment(
         write_off_remainder,
     )
     meta = clean_meta(meta)
+    named = schedules.clean_instalment_ids(instalments)
     key = Idempotency(
         "payment_record",
         idempotency_key,
@@ -242,6 +249,8 @@ def record_payment(
             excess_to_credit=bool(excess_to_credit),
             write_off=bool(write_off_remainder),
             meta=meta,
+            # Left out when empty, so keys used before schedules existed replay.
+            **({"instalments": list(named)} if named else {}),
         ),
         actor,
     )
@@ -274,8 +283,12 @@ def record_payment(
     # PostgreSQL (_one_statement); the rest, and every refusal, is found out here.
     # The receipt's outbox row is written with the payment, in both paths.
     wanted = OutboxMessage(topic=OutboxTopic.RECEIPT)
-    if not write_off_remainder and _one_statement.record_payment(
-        payment, recorded, wanted, key=key.row
+    # An invoice with a schedule is refused by the statement's guard (its
+    # payments are allocated here), so naming instalments skips it.
+    if (
+        not write_off_remainder
+        and not named
+        and _one_statement.record_payment(payment, recorded, wanted, key=key.row)
     ):
         outbox_enqueue_on_commit(wanted)
         return key.finish(payment)
@@ -291,6 +304,7 @@ def record_payment(
             field="amount",
         )
     excess = _excess(invoice, amount, excess_to_credit)
+    named = [i.pk for i in schedules.named_instalments(invoice, named)]
     room = invoice.payable_now
     remainder = room - amount if write_off_remainder and amount < room else None
     if remainder is not None and invoice.amount_pending.amount > 0:
@@ -306,6 +320,7 @@ def record_payment(
     move_invoice_amounts(invoice, paid=applied, due=-applied)
     recorded.payment = payment
     recorded.save(force_insert=True)
+    schedules.allocate(invoice, payment, applied, named)
     receipt_wanted(payment=payment)
     if excess.amount > 0:
         balance_move(
@@ -381,6 +396,7 @@ def void_payment(*, payment, actor, reason, idempotency_key=None):
     payment.voided_by = actor
     payment.save(update_fields=["status", "void_reason", "voided_at", "voided_by"])
     move_invoice_amounts(invoice, paid=-payment.amount, due=payment.amount)
+    schedules.release(invoice, payment, payment.amount)
     event(
         invoice,
         InvoiceEventKind.PAYMENT_VOIDED,

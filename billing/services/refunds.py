@@ -17,6 +17,7 @@ from billing.models import (
     RefundStatus,
 )
 from billing.money import format_money, parse_money
+from billing.services import schedules
 from billing.services._common import (
     Idempotency,
     balance_move,
@@ -175,6 +176,7 @@ def _refund_begin(key, payment, amount, destination, actor, **details):
     refund = create_refund(payment, amount, destination, actor, **details)
     pending = amount if refund.status == RefundStatus.PENDING else None
     move_invoice_amounts(invoice, paid=-amount, due=amount, pending=pending)
+    schedules.release(invoice, payment, amount)
     return key.finish(refund), False
 
 
@@ -236,6 +238,9 @@ def record_refund_outcome(refund, outcome, actor):
             move_invoice_amounts(invoice, paid=amount, due=-amount, pending=-amount)
         else:
             move_invoice_amounts(invoice, paid=amount, credited=-amount)
+            schedules.restore_credit(invoice, amount)
+        # The money pays the invoice again: allocated afresh, oldest due first.
+        schedules.allocate(invoice, payment, amount)
         kind, message = InvoiceEventKind.REFUND_FAILED, refund.failure_reason
     refund.save(update_fields=["status", "gateway_refund_id", "failure_reason"])
     event(invoice, kind, actor, amount=amount, payment=payment, refund=refund, message=message)

@@ -1,6 +1,7 @@
 """GoHighLevel's record-payment shape under /compat/gohighlevel, with its
 document's example payload."""
 
+import datetime
 import json
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from moneyed import Money
 from api.keys import api_key_revoke
 from billing import services
 from billing.models import IdempotencyKey, Payment
+from billing.services.schedules import monthly_due_dates
 from tests.api.conftest import key_for
 from tests.factories import CustomerFactory
 from tests.helpers import issued_invoice, record_counts, run_together, user_with
@@ -69,10 +71,75 @@ def problem(response, status, code):
     return response.json()
 
 
-def test_the_documents_example_is_refused_for_its_payment_schedule(client, secret, invoice):
+def example_naming(*ids):
+    example = json.loads(EXAMPLE)
+    example["card"] = {"brand": "Visa", "last4": "4242"}
+    example["paymentScheduleIds"] = [str(i) for i in ids]
+    return example
+
+
+def test_the_documents_example_records_against_the_instalments_it_names(
+    client, secret, clerk, invoice
+):
+    first, second, third = services.schedule_set(
+        invoice=invoice,
+        actor=clerk,
+        split="equal",
+        due_dates=monthly_due_dates(datetime.date.today(), 3),
+    )
+    example = example_naming(second.pk)
+    example["amount"] = 333
+    response = ghl_post(client, secret, invoice.pk, example)
+    assert response.status_code == 200, response.content
+    assert response.json()["invoice"]["status"] == "partially_paid"
+    payment = Payment.objects.get()
+    assert [(a.instalment_id, a.amount) for a in payment.allocations.all()] == [
+        (second.pk, Money("333", "USD"))
+    ]
+    for instalment, paid in ((first, 0), (second, 333), (third, 0)):
+        instalment.refresh_from_db()
+        assert instalment.amount_paid == Money(paid, "USD")
+
+
+@pytest.mark.parametrize("ids", [["6578278e879ad2646715ba9c"], ["999999"]])
+def test_the_example_naming_no_instalment_of_the_invoice_is_refused(
+    client, secret, clerk, invoice, ids
+):
+    other = issued_invoice(CustomerFactory(), clerk, "50.00")
+    services.schedule_set(
+        invoice=other, actor=clerk, split="equal", due_dates=[datetime.date.today()]
+    )
     before = record_counts()
     body = problem(
-        ghl_post(client, secret, invoice.pk, EXAMPLE), 422, "payment_schedules_unsupported"
+        ghl_post(client, secret, invoice.pk, example_naming(*ids)),
+        422,
+        "instalment_not_on_invoice",
+    )
+    assert body["field"] == "paymentScheduleIds"
+    assert record_counts() == before
+
+
+def test_the_example_naming_a_paid_instalment_is_refused(client, secret, clerk, invoice):
+    first, _ = services.schedule_set(
+        invoice=invoice,
+        actor=clerk,
+        split="equal",
+        due_dates=monthly_due_dates(datetime.date.today(), 2),
+    )
+    services.payment_record(
+        invoice=invoice,
+        amount=first.amount,
+        method="cash",
+        paid_at=datetime.date.today(),
+        actor=clerk,
+    )
+    before = record_counts()
+    example = example_naming(first.pk)
+    example["amount"] = 100
+    body = problem(
+        ghl_post(client, secret, invoice.pk, example),
+        409,
+        "instalment_already_paid",
     )
     assert body["field"] == "paymentScheduleIds"
     assert record_counts() == before

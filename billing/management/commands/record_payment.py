@@ -13,6 +13,7 @@ from billing.management.base import (
 )
 from billing.models import EXTERNAL_METHODS, Invoice
 from billing.money import format_money
+from billing.services import schedules
 
 
 class Command(BillingCommand):
@@ -50,6 +51,14 @@ class Command(BillingCommand):
             help="Settle the invoice by writing off what this payment leaves due "
             "(a write-off credit note; needs the credit-note permission).",
         )
+        parser.add_argument(
+            "--instalment",
+            action="append",
+            type=int,
+            metavar="N",
+            help="An instalment of the invoice's schedule (1, 2, 3 ...) this payment pays "
+            "first; repeat for several. The rest goes to the others, oldest due first.",
+        )
 
     def run(self, actor, options):
         invoice = get_invoice(options["invoice"])
@@ -58,6 +67,7 @@ class Command(BillingCommand):
             for name in ("cheque_number", "card_brand", "card_last4", "bank_reference")
             if options[name] is not None
         }
+        instalments = schedules.instalment_ids_by_sequence(invoice, options["instalment"])
         payment = services.payment_record(
             invoice=invoice,
             amount=money(options["amount"], invoice.currency),
@@ -68,6 +78,7 @@ class Command(BillingCommand):
             details=details,
             excess_to_credit=options["excess_to_credit"],
             write_off_remainder=options["write_off_remainder"],
+            instalments=instalments,
             idempotency_key=options["idempotency_key"],
             actor=actor,
         )

@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from billing.errors import BillingError
-from billing.models import Invoice, MoneyBalance, Payment
+from billing.models import Allocation, Instalment, Invoice, MoneyBalance, Payment
 from tests.helpers import record_counts
 
 TODAY = datetime.date.today()
@@ -25,6 +25,7 @@ def snapshot():
                 "amount_credited",
                 "amount_due",
                 "amount_pending",
+                "has_schedule",
             )
         ),
         "payments": list(
@@ -33,6 +34,12 @@ def snapshot():
             )
         ),
         "balances": list(MoneyBalance.objects.order_by("pk").values_list("pk", "amount")),
+        "instalments": list(
+            Instalment.objects.order_by("pk").values_list("pk", "due_date", "amount", "amount_paid")
+        ),
+        "allocations": list(
+            Allocation.objects.order_by("pk").values_list("pk", "amount", "amount_released")
+        ),
     }
 
 
