@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from billing.errors import BillingError
 from billing.forms.fields import ISO_DATE, IdempotentForm, MoneyField, PlainDecimalField
+from billing.money import normalize
 from billing.services.schedules import (
     MAX_INSTALMENTS,
     Split,
@@ -142,7 +143,9 @@ class ScheduleForm(IdempotentForm):
             amount = amounts[n - 1]
             last = n == count
             defaults[f"amount_{n}"] = (
-                None if amount is None or (last and not instalments) else f"{amount.amount:f}"
+                None
+                if amount is None or (last and not instalments)
+                else f"{normalize(amount).amount:f}"
             )
         return defaults
 
