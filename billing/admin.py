@@ -23,11 +23,13 @@ from billing import permissions, services
 from billing.errors import BillingError
 from billing.filters import MAX_ID
 from billing.models import (
+    Allocation,
     BalanceEntry,
     CreditNote,
     Customer,
     DocumentSequence,
     IdempotencyKey,
+    Instalment,
     Invoice,
     InvoiceEvent,
     InvoiceLine,
@@ -419,6 +421,52 @@ class InvoiceEventInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("created_by")
 
 
+class InstalmentInline(ReadOnlyInline):
+    """The invoice's payment schedule, as the rules read it."""
+
+    model = Instalment
+    fields = [
+        "sequence",
+        "due_date",
+        "amount_display",
+        "amount_paid_display",
+        "remaining_display",
+        "status_display",
+        "is_overdue",
+    ]
+    readonly_fields = fields
+    amount_display = staticmethod(money_column("amount"))
+    amount_paid_display = staticmethod(money_column("amount_paid", "paid"))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("invoice")
+
+    @admin.display(description="remaining")
+    def remaining_display(self, obj):
+        return format_money(obj.remaining)
+
+    @admin.display(description="status")
+    def status_display(self, obj):
+        return obj.get_status_display()
+
+    @admin.display(description="overdue", boolean=True)
+    def is_overdue(self, obj):
+        return obj.is_overdue
+
+
+class AllocationInline(ReadOnlyInline):
+    """Which instalments a payment paid (what refunds and voids released)."""
+
+    model = Allocation
+    fields = ["instalment", "amount_display", "amount_released_display", "created_at"]
+    readonly_fields = fields
+    amount_display = staticmethod(money_column("amount"))
+    amount_released_display = staticmethod(money_column("amount_released", "released"))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("instalment")
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
     list_display = [
@@ -447,11 +495,12 @@ class InvoiceAdmin(ReadOnlyAdmin):
         "amount_paid_display",
         "amount_pending_display",
         "amount_due_display",
+        "has_schedule",
         "created_at",
         "created_by",
     ]
     readonly_fields = fields
-    inlines = [InvoiceLineInline, InvoiceEventInline]
+    inlines = [InvoiceLineInline, InstalmentInline, InvoiceEventInline]
     actions = ["issue_drafts", "void_invoices", "apply_customer_credit"]
 
     total_display = staticmethod(money_column("total"))
@@ -519,6 +568,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     list_select_related = ["invoice__customer", "created_by"]
     date_hierarchy = "paid_at"
     actions = ["void_payments"]
+    inlines = [AllocationInline]
 
     amount_display = staticmethod(money_column("amount"))
     amount_refunded_display = staticmethod(money_column("amount_refunded", "refunded"))

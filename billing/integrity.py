@@ -17,9 +17,11 @@ from django.db import connection
 
 from billing.errors import BillingError
 from billing.models import (
+    Allocation,
     BalanceEntry,
     BalanceEntryKind,
     CreditNote,
+    Instalment,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
@@ -60,7 +62,16 @@ class _Compare:
         self.tolerances = {} if self.exact else self._tolerances()
 
     def _tolerances(self):
-        tables = (Invoice, InvoiceLine, Payment, Refund, CreditNote, MoneyBalance, BalanceEntry)
+        tables = (
+            Invoice,
+            InvoiceLine,
+            Payment,
+            Refund,
+            CreditNote,
+            MoneyBalance,
+            BalanceEntry,
+            Instalment,
+        )
         sql = " UNION ".join(f"SELECT DISTINCT currency FROM {_t(model)}" for model in tables)
         with connection.cursor() as cursor:
             cursor.execute(sql)
@@ -389,7 +400,107 @@ def _balance_checks(cmp):
     return out
 
 
+def _schedule_checks(cmp):
+    """Payment schedules (billing/models/schedules.py): the instalments sum to
+    what the invoice asks for, each instalment's paid amount is its allocations',
+    and a payment's allocations are what it still pays of a scheduled invoice."""
+    inv, inst, alloc, pay = _t(Invoice), _t(Instalment), _t(Allocation), _t(Payment)
+    succeeded = _lit(PaymentStatus.SUCCEEDED)
+    out = []
+
+    # has_schedule is set exactly when the invoice has instalments, and they sum to
+    # the total less what credit notes removed.
+    asks = "i.total - i.amount_credited"
+    sql = f"""
+        SELECT i.id, i.number, i.currency, i.has_schedule, s.n, {asks}, COALESCE(s.s, 0)
+        FROM {inv} i
+        LEFT JOIN (
+            SELECT invoice_id, COUNT(*) AS n, SUM(amount) AS s FROM {inst} GROUP BY invoice_id
+        ) s ON s.invoice_id = i.id
+        WHERE (i.has_schedule AND ({cmp.differ(asks, "COALESCE(s.s, 0)", "i.currency")}
+                                   OR s.n IS NULL))
+           OR (NOT i.has_schedule AND s.n IS NOT NULL)
+        ORDER BY i.id
+    """
+    for pk, number, cur, scheduled, count, asked, parts in _rows(sql):
+        if not scheduled or not count:
+            out.append(
+                f"{_invoice_name(number, pk)}: has_schedule is {bool(scheduled)} but it has "
+                f"{count or 0} instalments"
+            )
+            continue
+        out.append(
+            f"{_invoice_name(number, pk)}: asks for {_amount(asked)} {cur} but its "
+            f"instalments give {_amount(parts)}"
+        )
+
+    # An instalment's amount_paid = its allocations' net amounts, within its amount,
+    # in its invoice's currency.
+    net = "COALESCE(a.s, 0)"
+    c = "t.currency"
+    sql = f"""
+        SELECT t.id, t.sequence, i.number, i.id, t.currency, t.amount, t.amount_paid, {net}
+        FROM {inst} t
+        JOIN {inv} i ON i.id = t.invoice_id
+        LEFT JOIN (
+            SELECT instalment_id, SUM(amount - amount_released) AS s FROM {alloc}
+            GROUP BY instalment_id
+        ) a ON a.instalment_id = t.id
+        WHERE {cmp.differ("t.amount_paid", net, c)}
+           OR {cmp.above("t.amount_paid", "t.amount", c)}
+           OR {cmp.negative("t.amount_paid", c)}
+           OR t.currency <> i.currency
+        ORDER BY t.id
+    """
+    for pk, sequence, number, inv_id, cur, amount, paid, allocated in _rows(sql):
+        out.append(
+            f"instalment {sequence} (id {pk}) of {_invoice_name(number, inv_id)}: paid "
+            f"{_amount(paid)} {cur} of {_amount(amount)} but its allocations give "
+            f"{_amount(allocated)} (or its currency is not the invoice's)"
+        )
+
+    # A payment of a scheduled invoice is allocated exactly what it still pays of
+    # it; an allocation joins a payment and an instalment of the same invoice.
+    applied = (
+        f"CASE WHEN p.status = {succeeded} "
+        "THEN p.amount - p.amount_refunded - p.amount_to_credit ELSE 0 END"
+    )
+    sql = f"""
+        SELECT p.id, i.number, i.id, p.currency, {applied}, COALESCE(a.s, 0)
+        FROM {pay} p
+        JOIN {inv} i ON i.id = p.invoice_id
+        LEFT JOIN (
+            SELECT payment_id, SUM(amount - amount_released) AS s FROM {alloc}
+            GROUP BY payment_id
+        ) a ON a.payment_id = p.id
+        WHERE (i.has_schedule OR a.s IS NOT NULL)
+          AND {cmp.differ(applied, "COALESCE(a.s, 0)", "p.currency")}
+        ORDER BY p.id
+    """
+    for pk, number, inv_id, cur, pays, allocated in _rows(sql):
+        out.append(
+            f"{_payment_name(pk, number, inv_id)}: pays {_amount(pays)} {cur} of its invoice "
+            f"but its allocations give {_amount(allocated)}"
+        )
+    sql = f"""
+        SELECT a.id, a.payment_id, p.invoice_id, t.invoice_id
+        FROM {alloc} a
+        JOIN {pay} p ON p.id = a.payment_id
+        JOIN {inst} t ON t.id = a.instalment_id
+        WHERE p.invoice_id <> t.invoice_id OR a.currency <> p.currency
+        ORDER BY a.id
+    """
+    for pk, payment_id, pay_invoice, inst_invoice in _rows(sql):
+        out.append(
+            f"allocation #{pk}: payment #{payment_id} of invoice id {pay_invoice} allocated "
+            f"to an instalment of invoice id {inst_invoice} (or in another currency)"
+        )
+    return out
+
+
 def find_disagreements():
     """Every record whose stored totals disagree with the records they summarise."""
     cmp = _Compare()
-    return _invoice_checks(cmp) + _payment_checks(cmp) + _balance_checks(cmp)
+    return (
+        _invoice_checks(cmp) + _payment_checks(cmp) + _balance_checks(cmp) + _schedule_checks(cmp)
+    )

@@ -6,6 +6,7 @@ A refusal must be one the operation may give in the state it met (``MAY_REFUSE``
 and every operation must succeed at least once over the run (``OUTCOMES``): a
 build where an operation refuses what it should do cannot pass."""
 
+import datetime
 from collections import Counter
 from decimal import Decimal
 
@@ -22,6 +23,8 @@ from billing.integrity import find_disagreements
 from billing.models import (
     EXTERNAL_METHODS,
     PAYABLE_STATUSES,
+    Allocation,
+    Instalment,
     Invoice,
     InvoiceStatus,
     Payment,
@@ -29,6 +32,7 @@ from billing.models import (
     PaymentStatus,
 )
 from billing.money import minor_unit
+from billing.services.schedules import monthly_due_dates
 
 pytestmark = pytest.mark.django_db
 
@@ -174,7 +178,36 @@ MAY_REFUSE = {
     "void_invoice": {
         ErrorCode.INVALID_STATE: lambda r: not voidable_invoice(now(r["invoice"])),
     },
+    "set_schedule": {
+        ErrorCode.INVALID_STATE: lambda r: not schedulable(now(r["invoice"])),
+        # Equal parts of so little that one would be nothing.
+        ErrorCode.INVALID_AMOUNT: lambda r: too_small_to_split(r),
+        ErrorCode.INSTALMENT_ALREADY_PAID: lambda r: Allocation.objects.filter(
+            instalment__invoice=r["invoice"]
+        ).exists(),
+    },
+    "pay_instalment": {
+        ErrorCode.INVOICE_NOT_PAYABLE: lambda r: not payable(now(r["invoice"])),
+        ErrorCode.OVERPAYMENT: lambda r: r["amount"] > room(now(r["invoice"])),
+        ErrorCode.INSTALMENT_NOT_ON_INVOICE: lambda r: (
+            Instalment.objects.get(pk=r["instalments"][0]).invoice_id != r["invoice"].pk
+        ),
+        ErrorCode.INSTALMENT_ALREADY_PAID: lambda r: (
+            not (Instalment.objects.get(pk=r["instalments"][0]).is_unpaid)
+        ),
+    },
 }
+
+
+def schedulable(invoice):
+    return payable(invoice) and invoice.amount_pending.amount == 0
+
+
+def too_small_to_split(request):
+    invoice = now(request["invoice"])
+    units = invoice.asks_for.amount.scaleb(minor_unit(invoice.currency))
+    return units < 2 * len(request["due_dates"])
+
 
 # What each rule's attempts came to over a whole run: (rule, "succeeded" or the code).
 OUTCOMES = Counter()
@@ -389,6 +422,57 @@ class Billing(RuleBasedStateMachine):
     def void_invoice(self, data):
         invoice = pick(data, self.invoices(), voidable_invoice)
         self.attempt("void_invoice", services.invoice_void, invoice=invoice, reason="mistake")
+
+    @precondition(lambda self: self.invoices())
+    @rule(data=st.data(), count=st.integers(1, 4), days_ago=st.integers(-40, 90))
+    def set_schedule(self, data, count, days_ago):
+        invoice = pick(data, self.invoices(), schedulable)
+        first = datetime.date.today() - datetime.timedelta(days=days_ago)
+        self.attempt(
+            "set_schedule",
+            services.schedule_set,
+            invoice=invoice,
+            split="equal",
+            due_dates=monthly_due_dates(first, count),
+        )
+
+    def instalments(self):
+        ids = [c.pk for c in self.customers]
+        return list(Instalment.objects.filter(invoice__customer_id__in=ids).order_by("pk"))
+
+    @precondition(lambda self: self.instalments())
+    @rule(data=st.data())
+    def pay_instalment(self, data):
+        instalments = self.instalments()
+        instalment = pick(data, instalments, lambda i: i.is_unpaid)
+        # Mostly its own invoice; sometimes another's, which must be refused.
+        invoice = data.draw(st.just(instalment.invoice) | st.sampled_from(self.invoices()))
+        fits = (
+            min(instalment.remaining, room(invoice))
+            if invoice.currency == instalment.currency
+            else None
+        )
+        self.attempt(
+            "pay_instalment",
+            services.payment_record,
+            invoice=invoice,
+            amount=data.draw(amounts(invoice.currency, fits=fits)),
+            method="cash",
+            paid_at=invoice.created_at.date(),
+            instalments=[instalment.pk],
+        )
+
+    @invariant()
+    def instalments_hold_what_is_due(self):
+        for invoice in self.invoices():
+            if not invoice.has_schedule:
+                continue
+            parts = list(invoice.instalments.all())
+            zero = Money(0, invoice.currency)
+            assert sum((p.amount for p in parts), zero) == invoice.asks_for
+            if invoice.status != InvoiceStatus.VOID:
+                assert sum((p.remaining for p in parts), zero) == invoice.amount_due
+            assert all(0 <= p.amount_paid.amount <= p.amount.amount for p in parts)
 
     @invariant()
     def records_agree(self):
