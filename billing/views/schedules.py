@@ -83,6 +83,7 @@ def _preview(request, form, context):
     context = {**context, "planned": planned}
     htmx = getattr(request, "htmx", None)
     if htmx and htmx.target in (PARTS_REGION, PREVIEW_REGION):
+        context["auto_preview"] = True
         # Only the preview is swapped: it lists every error, the rows stay.
         context["preview_only"] = htmx.target == PREVIEW_REGION
         return render_page(request, SCHEDULE_TEMPLATE, context, partials=(htmx.target,))

@@ -265,6 +265,11 @@ def test_editing_starts_from_the_schedule_and_may_not_change_a_paid_part(
 def test_a_paid_invoice_cannot_be_split(staff_client, invoice, clerk):
     pay(invoice, clerk, "100.00")
     key = form_key(get_ok(staff_client, schedule_url(invoice)))
+    data = {**schedule_post(invoice, key), "preview": "1"}
+    response = staff_client.post(schedule_url(invoice), data, headers=htmx("schedule-parts"))
+    assert response.status_code == 200
+    assert 'data-code="invalid_state"' in response.content.decode()
+    assert "only an open or partially paid invoice" in text(response)
     before = record_counts()
     response = staff_client.post(
         schedule_url(invoice), schedule_post(invoice, key), headers=htmx("modal-form")
