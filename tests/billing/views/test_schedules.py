@@ -438,3 +438,16 @@ def test_the_dashboard_lists_overdue_instalments_in_a_fixed_number_of_queries(st
     section = content[content.index('id="overdue-instalments"') :]
     assert section.count("Late Payer") >= 6  # Two late parts of each of three invoices.
     assert count_queries(staff_client, dashboard) == few
+
+
+def test_without_javascript_preview_redraws_the_rows_and_shows_the_parts(staff_client, invoice):
+    page = get_ok(staff_client, schedule_url(invoice))
+    assert "<html" in page.content.decode() and "<dialog" in page.content.decode()
+    data = {**schedule_post(invoice, form_key(page)), "preview": "1", "count": "2"}
+    response = staff_client.post(schedule_url(invoice), data)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "<html" in content and 'name="due_date_3"' not in content
+    assert "<caption>Preview: nothing is saved yet</caption>" in content
+    assert content.count("50.00 USD") == 4
+    assert not Instalment.objects.exists()
