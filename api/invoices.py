@@ -68,6 +68,17 @@ class LineOut(Schema):
     total: MoneyOut
 
 
+class InstalmentOut(Schema):
+    id: str
+    sequence: int
+    due_date: datetime.date
+    amount: MoneyOut
+    amount_paid: MoneyOut
+    remaining: MoneyOut
+    status: str
+    is_overdue: bool
+
+
 class InvoiceOut(Schema):
     id: str
     object: Literal["invoice"]
@@ -88,6 +99,10 @@ class InvoiceOut(Schema):
     is_overdue: bool
     created_at: datetime.datetime
     lines: list[LineOut]
+    instalments: list[InstalmentOut] = Field(
+        description="Its payment schedule, in sequence order (empty without one); a "
+        "payment names instalments by id (payments' `instalments`)."
+    )
 
 
 def _decimal(value):
@@ -126,7 +141,31 @@ def invoice_out(invoice):
             }
             for line in invoice.lines.all()
         ],
+        "instalments": [
+            {
+                "id": sid(instalment.pk),
+                "sequence": instalment.sequence,
+                "due_date": iso(instalment.due_date),
+                "amount": money_out(instalment.amount),
+                "amount_paid": money_out(instalment.amount_paid),
+                "remaining": money_out(instalment.remaining),
+                "status": instalment.status,
+                "is_overdue": instalment.is_overdue,
+            }
+            for instalment in _instalments(invoice)
+        ],
     }
+
+
+def _instalments(invoice):
+    """The schedule (no query without one); each instalment's ``invoice`` is this
+    one, which ``is_overdue`` reads."""
+    if not invoice.has_schedule:
+        return []
+    instalments = list(invoice.instalments.all())
+    for instalment in instalments:
+        instalment.invoice = invoice
+    return instalments
 
 
 def with_lines():

@@ -75,3 +75,20 @@ def test_naming_a_paid_instalment_is_409_and_writes_nothing(clerk_api, clerk, in
     )
     problem_of(response, 409, "instalment_already_paid")
     assert record_counts() == before
+
+
+def test_the_invoice_lists_its_instalments_with_their_ids(clerk_api, invoice, instalments):
+    response = clerk_api.get(f"/invoices/{invoice.pk}")
+    assert response.status_code == 200, response.content
+    listed = response.json()["instalments"]
+    assert [i["id"] for i in listed] == [str(i.pk) for i in instalments]
+    assert listed[0] == {
+        "id": str(instalments[0].pk),
+        "sequence": 1,
+        "due_date": TODAY.isoformat(),
+        "amount": {"amount": "30.00", "currency": "USD"},
+        "amount_paid": {"amount": "0.00", "currency": "USD"},
+        "remaining": {"amount": "30.00", "currency": "USD"},
+        "status": "open",
+        "is_overdue": False,
+    }
