@@ -218,8 +218,11 @@ class InvoiceFilterSet(ListFilterSet):
     customer = _customer_filter("customer")
 
     def by_status(self, queryset, name, value):
-        # "Overdue" is not stored: payable, due date past, something due.
-        return queryset.overdue() if value == selectors.OVERDUE else queryset.filter(status=value)
+        # "Overdue" is not stored: payable and late on something, an overdue
+        # instalment when the invoice has a schedule, else its own due date.
+        if value == selectors.OVERDUE:
+            return queryset.overdue_by_instalment()
+        return queryset.filter(status=value)
 
 
 class CustomerFilterSet(ListFilterSet):

@@ -191,8 +191,10 @@ def _looks_like_number(text):
 
 def invoice_list():
     """Invoices for the list page, newest first (lazy): billing.filters'
-    InvoiceFilterSet filters them, ``keyset_page`` pages them."""
-    return Invoice.objects.select_related("customer")
+    InvoiceFilterSet filters them, ``keyset_page`` pages them. Each carries
+    ``overdue_instalment_count`` and ``overdue_since`` (two subqueries on the
+    instalments' invoice index, in the same query: no query per row)."""
+    return Invoice.objects.select_related("customer").with_overdue_instalments()
 
 
 def invoice_search_q(search):
@@ -293,6 +295,19 @@ def invoice_instalments(*, invoice):
     for instalment in instalments:
         instalment.invoice = invoice
     return instalments
+
+
+def invoice_instalment(*, invoice, pk):
+    """The instalment ``pk`` (an id as a request carries it) of ``invoice``'s
+    schedule, with ``instalment.invoice`` set, or None: what the per-instalment
+    "Record payment" prefills. Only shows; the payment service checks the id."""
+    pk = str(pk or "").strip()
+    if not invoice.has_schedule or not pk.isdigit() or len(pk) > 18:
+        return None
+    instalment = invoice.instalments.filter(pk=int(pk)).first()
+    if instalment is not None:
+        instalment.invoice = invoice
+    return instalment
 
 
 def overdue_instalments(*, limit=10, today=None):

@@ -14,6 +14,7 @@ from billing.views import (
     invoices,
     payments,
     refunds,
+    schedules,
     stripe_webhooks,
 )
 
@@ -38,6 +39,12 @@ urlpatterns = [
         "invoices/<int:pk>/credit-notes/new/",
         credit_notes.credit_note_issue,
         name="credit_note_issue",
+    ),
+    path("invoices/<int:pk>/schedule/", schedules.invoice_schedule, name="invoice_schedule"),
+    path(
+        "invoices/<int:pk>/schedule/remove/",
+        schedules.invoice_schedule_remove,
+        name="invoice_schedule_remove",
     ),
     path("invoices/<int:pk>/payments/new/", payments.payment_record, name="payment_record"),
     path("invoices/<int:pk>/charge/", payments.payment_charge, name="payment_charge"),

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from billing.errors import BillingError
+from billing.errors import BillingError, ErrorCode
+from billing.filters import MAX_ID
 from billing.forms.fields import ISO_DATE, IdempotentForm, MoneyField, amount_initial
 from billing.models import EXTERNAL_METHODS, NOTE_MAX_LENGTH, PaymentMethod, PaymentMethodKind
 from billing.money import format_money, normalize
@@ -31,6 +32,9 @@ class PaymentRecordForm(IdempotentForm):
 
     KEEP = "keep"
     WRITE_OFF = "write_off"
+    # The service's refusal of a named instalment goes above the form: the
+    # field is hidden.
+    SERVICE_FIELDS = {"instalments": None}
 
     amount = MoneyField(label="Amount")
     paid_at = forms.DateField(
@@ -75,6 +79,9 @@ class PaymentRecordForm(IdempotentForm):
     excess_to_credit = forms.BooleanField(
         label="Send the excess to customer credit", required=False
     )
+    # The instalment a per-instalment "Record payment" names (its id, as the
+    # page gave it): the payment pays it first. The service checks it.
+    instalments = forms.CharField(required=False, widget=forms.HiddenInput)
     rest = forms.ChoiceField(
         label="The rest",
         required=False,
@@ -83,10 +90,13 @@ class PaymentRecordForm(IdempotentForm):
         choices=[(KEEP, "Keep the invoice open for the rest"), (WRITE_OFF, "Write off the rest")],
     )
 
-    def __init__(self, *args, invoice, may_write_off=True, **kwargs):
+    def __init__(self, *args, invoice, may_write_off=True, instalment=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.invoice = invoice
         self.payable = invoice.payable_now
+        # The instalment named (shown in the form; None when the id is not one
+        # of the invoice's, which the service then refuses).
+        self.instalment = instalment
         # Writing off is crediting (a write_off credit note): only for people who
         # may issue credit notes; for the others the rest simply stays due.
         self.may_write_off = may_write_off
@@ -95,6 +105,9 @@ class PaymentRecordForm(IdempotentForm):
         amount = self.fields["amount"]
         amount.currency = invoice.currency
         amount.initial = amount_initial(self.payable)
+        if instalment is not None:
+            amount.initial = amount_initial(min(instalment.remaining, self.payable))
+            self.fields["instalments"].initial = instalment.pk
         today = timezone.localdate()
         self.fields["paid_at"].initial = today
         oldest = today - datetime.timedelta(days=settings.BILLING_PAYMENT_DATE_MAX_AGE_DAYS)
@@ -138,6 +151,20 @@ class PaymentRecordForm(IdempotentForm):
             PaymentMethodKind.CARD: ("card_brand", "card_last4"),
         }.get(method, ())
         return {name: data[name] for name in names}
+
+    def named_instalments(self):
+        """``payment_record``'s ``instalments``: the id posted, or None. The
+        service says whether it is one of the invoice's instalments; a number
+        beyond any id's range (a BIGINT) is refused here with the service's
+        code, as the database would fail on it (SQLite raises OverflowError)."""
+        named = self.cleaned_data["instalments"].strip()
+        if named.isdigit() and int(named) > MAX_ID:
+            raise BillingError(
+                ErrorCode.INSTALMENT_NOT_ON_INVOICE,
+                f"{named[:40]!r} is not an instalment of invoice {self.invoice}.",
+                field="instalments",
+            )
+        return [named] if named else None
 
     def payment_reference(self):
         data = self.cleaned_data

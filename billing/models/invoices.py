@@ -286,6 +286,11 @@ class Invoice(models.Model):
         """Late on something: an overdue instalment with a schedule, else
         ``is_overdue`` (the SQL twin: ``Invoice.objects.overdue_by_instalment``)."""
         if self.has_schedule:
+            # A list row carries the count (``with_overdue_instalments``): the
+            # same rule in SQL, read without a query per row.
+            count = getattr(self, "overdue_instalment_count", None)
+            if count is not None:
+                return count > 0
             return bool(self.overdue_instalments)
         return self.is_overdue
 

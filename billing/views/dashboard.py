@@ -8,8 +8,9 @@ def dashboard(request):
     """The finance manager's page: receivables per currency (outstanding,
     overdue, ageing, days sales outstanding), this week's payments, cash
     collected and refunded over the last 13 weeks (charts with their tables),
-    the customers most overdue, and the latest activity. A fixed number of
-    queries, however many rows (docs/frontend.md, "Dashboard figures")."""
+    the customers most overdue, the instalments overdue longest, and the
+    latest activity. A fixed number of queries, however many rows
+    (docs/frontend.md, "Dashboard figures")."""
     receivables = selectors.receivables()
     dso = selectors.days_sales_outstanding(receivables=receivables)
     cash = [
@@ -28,6 +29,7 @@ def dashboard(request):
         "cash": cash,
         "cash_weeks": selectors.CASH_WEEKS,
         "overdue_customers": selectors.overdue_by_customer(),
+        "overdue_instalments": selectors.overdue_instalments(),
         "events": selectors.recent_events(),
     }
     return render_page(request, "billing/dashboard.html", context)

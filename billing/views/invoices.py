@@ -40,7 +40,15 @@ from billing.views._htmx import (
 
 # The invoice page's regions: inline partials of invoice_detail.html, each named
 # like its root element's id and refetched on "invoice-changed".
-INVOICE_REGIONS = ("invoice-header", "totals", "lines", "payments", "credit-notes", "timeline")
+INVOICE_REGIONS = (
+    "invoice-header",
+    "totals",
+    "lines",
+    "schedule",
+    "payments",
+    "credit-notes",
+    "timeline",
+)
 
 
 @staff_required
@@ -72,6 +80,7 @@ def invoice_detail(request, pk):
         invoice = selectors.invoice_for_page(pk=pk)
     except Invoice.DoesNotExist:
         raise Http404("No such invoice.") from None
+    instalments = SimpleLazyObject(lambda: selectors.invoice_instalments(invoice=invoice))
     context = {
         "section": "invoices",
         "invoice": invoice,
@@ -79,6 +88,13 @@ def invoice_detail(request, pk):
         "payments": selectors.invoice_payments(invoice=invoice),
         "credit_notes": selectors.invoice_credit_notes(invoice=invoice),
         "events": selectors.invoice_events(invoice=invoice),
+        # Lazy: only the schedule region asks (two queries, none without one).
+        "instalments": instalments,
+        # What schedule_remove allows: no payment was ever allocated to it
+        # (allocations are never deleted). Lazy, read from the prefetched rows.
+        "schedule_removable": SimpleLazyObject(
+            lambda: invoice.has_schedule and not any(i.allocations.all() for i in instalments)
+        ),
         # Lazy: asked only by the header's "Issue and charge", so other regions
         # run no query for it.
         "default_method": SimpleLazyObject(

@@ -264,10 +264,16 @@ def charge_outcome(request, payment, template, context):
 def payment_record(request, pk):
     """Record money that arrived outside the system: the modal and its post."""
     invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
+    # A schedule's "Record payment" names one instalment: ?instalment=<id> on
+    # GET, the form's hidden field on POST.
+    named = request.GET.get("instalment") if request.method == "GET" else None
     form = PaymentRecordForm(
         form_data(request),
         invoice=invoice,
         may_write_off=request.user.has_perm(f"billing.{permissions.ISSUE_CREDIT_NOTE}"),
+        instalment=selectors.invoice_instalment(
+            invoice=invoice, pk=named or request.POST.get("instalments")
+        ),
     )
     context = {"invoice": invoice, "form": form}
     if request.method == "POST" and request.htmx.target == OUTCOME_REGION:
@@ -286,6 +292,7 @@ def payment_record(request, pk):
             excess_to_credit=data["excess_to_credit"],
             write_off_remainder=data["write_off_remainder"],
             idempotency_key=str(data["idempotency_key"]),
+            instalments=form.named_instalments(),
             actor=request.user,
         )
         amount, method = format_money(payment.amount), payment_method_label(payment)

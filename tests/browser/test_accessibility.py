@@ -130,6 +130,15 @@ def test_every_page_and_dialog_passes_axe_with_the_demo_data(page, acme):
     expect(dialog.locator(".errorlist")).to_be_visible()
     walk.check("void invoice: refused without a reason")
     walk.close_dialog()
+    # A payment schedule: its dialog, its live preview, the page with it.
+    dialog = walk.open_dialog("Split into instalments")
+    dialog.get_by_label("Number of parts").fill("4")
+    dialog.get_by_label("Number of parts").blur()  # leaving the field redraws the parts
+    expect(dialog.locator("#schedule-preview tbody tr")).to_have_count(4)
+    walk.check("schedule: its preview")
+    dialog.get_by_role("button", name="Save schedule").click()
+    expect(page.locator("#schedule tbody tr")).to_have_count(4)
+    walk.check("invoice page with a schedule")
 
     walk.visit(f"/invoices/{declined.pk}/", declined.number)
     walk.dialogs("Retry")
@@ -142,7 +151,7 @@ def test_every_page_and_dialog_passes_axe_with_the_demo_data(page, acme):
     walk.check("record payment as a page")
     walk.visit("/invoices/0/", "Not found")
 
-    assert len(walk.checked) == 41
+    assert len(walk.checked) == 44
     assert not walk.reports, "\n\n".join(walk.reports)
 
 

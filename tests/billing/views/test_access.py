@@ -97,6 +97,8 @@ ROUTES = {
     "invoice_void": Route((P.VIEW, P.VOID_INVOICE), "action", pk="open invoice"),
     "credit_apply": Route((P.VIEW, P.RECORD), "action", pk="open invoice"),
     "credit_note_issue": Route((P.VIEW, P.ISSUE_CREDIT_NOTE), "action", pk="paid invoice"),
+    "invoice_schedule": Route((P.VIEW, P.MANAGE_INVOICES), "action", pk="open invoice"),
+    "invoice_schedule_remove": Route((P.VIEW, P.MANAGE_INVOICES), "action", pk="scheduled invoice"),
     "payment_record": Route((P.VIEW, P.RECORD), "action", pk="open invoice"),
     "payment_charge": Route((P.VIEW, P.CHARGE), "action", pk="open invoice"),
     # Opens with record_payment or charge_payment (names record_payment when both
@@ -230,6 +232,13 @@ def matrix_records():
         reason="requested_by_customer",
         actor=manager,
     )
+    scheduled = issued_invoice(customer, manager, "90.00")
+    services.schedule_set(
+        invoice=scheduled,
+        split="equal",
+        due_dates=["2026-06-01", "2026-07-01", "2026-08-01"],
+        actor=manager,
+    )
     note = services.credit_note_issue(
         invoice=open_invoice, reduce_due=Money("1.00", "USD"), reason="goodwill", actor=manager
     ).credit_note
@@ -243,6 +252,7 @@ def matrix_records():
         "customer": customer.pk,
         "draft": draft.pk,
         "open invoice": open_invoice.pk,
+        "scheduled invoice": scheduled.pk,
         "paid invoice": paid.pk,
         "cash payment": cash.pk,
         "failed charge": failed.pk,
