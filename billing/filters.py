@@ -21,6 +21,7 @@ from django.utils import timezone
 from billing import selectors
 from billing.errors import BillingError
 from billing.models import (
+    MAX_ID,
     CreditNote,
     CreditNoteReason,
     Invoice,
@@ -146,11 +147,6 @@ def _typed_filter(field_name, label, *, max_length):
     """Text the clerk copies from a bank statement or a cheque: the whole of it,
     in any case (an index on its upper case answers it)."""
     return django_filters.CharFilter(field_name, "iexact", label=label, max_length=max_length)
-
-
-# The largest id a row can have (a BIGINT primary key): a larger one matches
-# nothing, and SQLite cannot even bind it.
-MAX_ID = 2**63 - 1
 
 
 class IdFilter(django_filters.Filter):

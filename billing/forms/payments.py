@@ -9,8 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from billing.errors import BillingError, ErrorCode
-from billing.filters import MAX_ID
+from billing.errors import BillingError
 from billing.forms.fields import ISO_DATE, IdempotentForm, MoneyField, amount_initial
 from billing.models import EXTERNAL_METHODS, NOTE_MAX_LENGTH, PaymentMethod, PaymentMethodKind
 from billing.money import format_money, normalize
@@ -153,17 +152,9 @@ class PaymentRecordForm(IdempotentForm):
         return {name: data[name] for name in names}
 
     def named_instalments(self):
-        """``payment_record``'s ``instalments``: the id posted, or None. The
-        service says whether it is one of the invoice's instalments; a number
-        beyond any id's range (a BIGINT) is refused here with the service's
-        code, as the database would fail on it (SQLite raises OverflowError)."""
+        """``payment_record``'s ``instalments``: the id posted, or None; the
+        service says whether it is one of the invoice's instalments."""
         named = self.cleaned_data["instalments"].strip()
-        if named.isdigit() and int(named) > MAX_ID:
-            raise BillingError(
-                ErrorCode.INSTALMENT_NOT_ON_INVOICE,
-                f"{named[:40]!r} is not an instalment of invoice {self.invoice}.",
-                field="instalments",
-            )
         return [named] if named else None
 
     def payment_reference(self):

@@ -1,4 +1,4 @@
-from billing.models._base import NOTE_MAX_LENGTH
+from billing.models._base import MAX_ID, NOTE_MAX_LENGTH
 from billing.models.balances import BalanceEntry, BalanceEntryKind, MoneyBalance
 from billing.models.credit_notes import CreditNote, CreditNoteReason
 from billing.models.customers import Customer, GatewayName, PaymentMethod
@@ -38,6 +38,7 @@ __all__ = [
     "EXTERNAL_METHODS",
     "INTERMEDIATE_EVENT_KINDS",
     "ISSUED_STATUSES",
+    "MAX_ID",
     "NOTE_MAX_LENGTH",
     "PAYABLE_STATUSES",
     "Allocation",

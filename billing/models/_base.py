@@ -63,3 +63,8 @@ def equal_amounts(left, right):
 def at_most(left, right):
     """``left <= right`` for decimal expressions, float-safe on SQLite."""
     return LessThan(left - right, Value(EPSILON))
+
+
+# The largest id a row can have (a BIGINT primary key): a larger one matches
+# nothing, and SQLite cannot even bind it, so every door refuses it first.
+MAX_ID = 2**63 - 1

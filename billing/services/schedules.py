@@ -26,7 +26,7 @@ from moneyed import Money
 
 from billing import locks, permissions
 from billing.errors import BillingError, ErrorCode
-from billing.models import Allocation, Instalment, InvoiceEventKind, PaymentStatus
+from billing.models import MAX_ID, Allocation, Instalment, InvoiceEventKind, PaymentStatus
 from billing.money import format_money, parse_amount, parse_money, quantum, zero
 from billing.services._common import Idempotency, due_date, event
 
@@ -357,23 +357,26 @@ def schedule_remove(*, invoice, actor):
 
 def clean_instalment_ids(values):
     """A list of instalment ids from a caller (ints or digit strings), each once,
-    in the order given; anything else is ``instalment_not_on_invoice``."""
+    in the order given; anything else, or a number no id can be (beyond a BIGINT,
+    which SQLite would meet with OverflowError), is ``instalment_not_on_invoice``."""
     if values is None:
         return ()
     if not isinstance(values, list | tuple):
         values = [values]
     ids = []
     for value in values:
-        if isinstance(value, bool) or not (
-            isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())
-        ):
+        text = value.strip() if isinstance(value, str) else value
+        whole = not isinstance(value, bool) and (
+            isinstance(text, int) or (isinstance(text, str) and text.isascii() and text.isdigit())
+        )
+        if not whole or not 0 < int(text) <= MAX_ID:
             raise BillingError(
                 ErrorCode.INSTALMENT_NOT_ON_INVOICE,
                 f"{str(value)[:40]!r} is not an instalment.",
                 field="instalments",
             )
-        if int(value) not in ids:
-            ids.append(int(value))
+        if int(text) not in ids:
+            ids.append(int(text))
     return tuple(ids)
 
 
