@@ -1,6 +1,8 @@
+import importlib
 from io import StringIO
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -237,4 +239,29 @@ def test_a_failed_or_voided_payment_needs_no_receipt(manager):
     services.payment_void(payment=payment, actor=manager, reason="Entered twice")
     OutboxMessage.objects.filter(topic="receipt").delete()
 
+    assert find_disagreements() == []
+
+
+def test_the_backfill_asks_once_for_the_receipts_made_before_receipts_existed(history):
+    # As a database upgraded past migration 0013 holds them: succeeded payments and
+    # refunds with neither a receipt nor an outbox row.
+    backfill = importlib.import_module("billing.migrations.0018_receipts_backfill")
+    refund = Refund.objects.get(payment=history["cheque"])
+    OutboxMessage.objects.filter(topic="receipt").delete()
+    assert "no receipt and no outbox row" in failing_check()
+    succeeded = {
+        "payment": set(Payment.objects.filter(status="succeeded").values_list("pk", flat=True)),
+        "refund": set(Refund.objects.filter(status="succeeded").values_list("pk", flat=True)),
+    }
+    assert refund.pk in succeeded["refund"]
+
+    backfill.ask_for_missing_receipts(django_apps, None)
+    backfill.ask_for_missing_receipts(django_apps, None)  # a second run asks for none again
+
+    wanted = OutboxMessage.objects.filter(topic="receipt", done_at=None)
+    assert (
+        set(wanted.exclude(payment=None).values_list("payment", flat=True)) == succeeded["payment"]
+    )
+    assert set(wanted.exclude(refund=None).values_list("refund", flat=True)) == succeeded["refund"]
+    assert wanted.count() == len(succeeded["payment"]) + len(succeeded["refund"])
     assert find_disagreements() == []
