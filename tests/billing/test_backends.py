@@ -40,3 +40,23 @@ def test_superusers_inactive_users_and_objects_are_django_s_own():
     assert ModelBackend().get_all_permissions(fresh(gone)) == set()
     assert not fresh(gone).has_perm("billing.refund_payment")
     assert ModelBackend().get_all_permissions(fresh(user_with()), obj=object()) == set()
+
+
+@pytest.mark.django_db
+def test_permission_names_read_with_the_user_give_the_same_set(django_assert_num_queries):
+    from billing.backends import keep_permissions, permission_names
+
+    user = user_with(permissions.REFUND)
+    user.groups.add(Group.objects.get(name=permissions.CLERK))
+    nobody = user_with(username="nobody")
+    expected = {u.pk: ModelBackend().get_all_permissions(fresh(u)) for u in (user, nobody)}
+    User = get_user_model()
+    with django_assert_num_queries(1):
+        read = list(User.objects.annotate(names=permission_names("pk")).filter(pk__in=expected))
+    for each in read:
+        keep_permissions(each, each.names)
+    with django_assert_num_queries(0):
+        assert {u.pk: u.get_all_permissions() for u in read} == expected
+        assert [u.has_perm("billing.refund_payment") for u in read] == [
+            u.pk == user.pk for u in read
+        ]
