@@ -60,3 +60,26 @@ def test_permission_names_read_with_the_user_give_the_same_set(django_assert_num
         assert [u.has_perm("billing.refund_payment") for u in read] == [
             u.pk == user.pk for u in read
         ]
+
+
+@pytest.mark.django_db
+def test_a_signed_in_request_reads_its_user_and_permissions_in_one_query(
+    client, django_assert_num_queries
+):
+    from django.contrib.auth import get_user
+
+    user = user_with(permissions.VIEW)
+    client.force_login(user)
+    session = client.session
+    dict(session)  # the session's own query, which a request makes first
+    request = type("Request", (), {"session": session})()
+    with django_assert_num_queries(1):
+        signed_in = get_user(request)
+        assert signed_in.pk == user.pk
+        assert signed_in.has_perm("billing.view_billing")
+        assert not signed_in.has_perm("billing.record_payment")
+
+    user.user_permissions.clear()  # taken away: the next request knows
+    assert not get_user(type("Request", (), {"session": client.session})()).has_perm(
+        "billing.view_billing"
+    )
