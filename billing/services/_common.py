@@ -99,25 +99,38 @@ class Idempotency:
         self.row = None
         self.replay = None
 
-    def claim(self):
+    def unclaimed(self):
+        """The key's row to claim, unsaved (None without a key); a key too long
+        to keep is ``invalid_value``. ``payment_record`` claims it in its one
+        statement; ``claim`` otherwise."""
         if not self.key:
             return None
         key = str(self.key)
         if len(key) > 255:
             raise BillingError(ErrorCode.INVALID_VALUE, "The idempotency key is too long.")
-        row = IdempotencyKey(
+        return IdempotencyKey(
             operation=self.operation,
             key=key,
             fingerprint=self.fingerprint,
             result_model="",
             created_by=self.actor,
         )
+
+    def claim(self, row=None):
+        """Claim the key (``row``: the ``unclaimed()`` row, if made already).
+        None when claimed or without a key; else the first request's result, or
+        ``idempotency_conflict``."""
+        row = row or self.unclaimed()
+        if row is None:
+            return None
         # Keys are the actor's: another person's same key is another key.
-        if _one_statement.insert_unless_taken(row, conflict=("operation", "created_by", "key")):
+        if not row._state.adding or _one_statement.insert_unless_taken(
+            row, conflict=_one_statement.KEY_CONFLICT
+        ):
             self.row = row
             return None
         existing = IdempotencyKey.objects.get(
-            operation=self.operation, created_by=self.actor, key=key
+            operation=self.operation, created_by=self.actor, key=row.key
         )
         if existing.fingerprint != self.fingerprint:
             raise BillingError(
