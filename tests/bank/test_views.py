@@ -164,6 +164,12 @@ def test_add_another_invoice_shows_one_more_row_and_writes_nothing(staff_client,
     assert 'name="split-1-invoice"' in content and 'value="INV-2026-000105"' in content
     assert 'name="split-2-invoice"' in content and 'name="split-3-invoice"' not in content
     assert "errorlist" not in content
+    # Without JavaScript: the whole page, the dialog open, the rows kept.
+    response = staff_client.post(url("match", line), split(*rows, add_row="1"))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert '<dialog id="modal-dialog"' in content and " open>" in content
+    assert 'name="split-2-invoice"' in content and 'value="INV-2026-000105"' in content
     assert record_counts() == before
 
 
