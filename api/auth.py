@@ -7,6 +7,7 @@ from django.utils import timezone
 from ninja.security import APIKeyHeader, HttpBearer
 
 from api.models import ApiKey, hash_key
+from billing.backends import keep_permissions, permission_names
 
 # last_used_at is shown to the minute; writing it on every request would add a
 # statement to each, so it is written when it moved by more than this.
@@ -18,13 +19,16 @@ def authenticate_key(request, secret):
     The key is kept on the request: it scopes idempotency keys."""
     if not secret:
         return None
+    # The user and their permissions come with the key: one query a request.
     key = (
         ApiKey.objects.select_related("user")
+        .annotate(permissions=permission_names("user"))
         .filter(hashed=hash_key(secret), revoked_at__isnull=True)
         .first()
     )
     if key is None or not (key.user.is_active and key.user.is_staff):
         return None
+    keep_permissions(key.user, key.permissions)
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

@@ -106,6 +106,33 @@ def names_similar(a, b):
     return bool(a and b) and SequenceMatcher(None, a, b).ratio() >= NAME_SIMILARITY
 
 
+# What a candidate is weighed and shown by (``_judge``, ``_candidate``, and
+# ``payable_now``): a customer's invoices are many, and django-money's fields
+# cost most of building each.
+CANDIDATE_FIELDS = (
+    "id",
+    "number",
+    "customer_id",
+    "currency",
+    "status",
+    "due_date",
+    "amount_due",
+    "amount_due_currency",
+    "amount_pending",
+    "amount_pending_currency",
+)
+
+
+class _Asks(dict):
+    """What each invoice still asks for (``Invoice.payable_now``), asked once per
+    invoice in an ``evaluate`` call: an invoice is weighed against several lines,
+    and django-money's arithmetic is the largest cost of matching a batch."""
+
+    def __missing__(self, invoice):
+        self[invoice] = asks = invoice.payable_now
+        return asks
+
+
 @dataclass
 class Verdict:
     state: str
@@ -113,14 +140,14 @@ class Verdict:
     invoice: Invoice | None = None  # to record on automatically
 
 
-def _candidate(invoice, reasons):
+def _candidate(invoice, reasons, asks):
     return {
         "invoice": invoice.pk,
         "number": invoice.number,
         "customer": invoice.customer.name,
         "customer_id": invoice.customer_id,
         # As people read it (the currency's decimals and code), kept as it was then.
-        "payable": format_money(invoice.payable_now),
+        "payable": format_money(asks[invoice]),
         "currency": invoice.currency,
         "reasons": [r for r in WEIGHTS if r in reasons],
     }
@@ -138,6 +165,7 @@ def evaluate(lines):
     credits = [(i, line) for i, line in enumerate(lines) if line.direction == Direction.CREDIT]
     if not credits:
         return {}
+    asks = _Asks()
     refs = {i: references(line.remittance, line.end_to_end_id) for i, line in credits}
     all_refs = {r for found in refs.values() for r in found}
     by_number = {
@@ -150,7 +178,7 @@ def evaluate(lines):
     others = [
         (i, line)
         for i, line in credits
-        if not (len(named[i][0]) == 1 and named[i][0][0].payable_now == line.amount)
+        if not (len(named[i][0]) == 1 and asks[named[i][0][0]] == line.amount)
     ]
 
     # Customers the sender's account paid for before (recorded lines' payments).
@@ -189,6 +217,7 @@ def evaluate(lines):
         invoices = (
             Invoice.objects.can_take_payment()
             .filter(customer_id__in=customer_ids, currency__in={c for _, c in others_currencies})
+            .only(*CANDIDATE_FIELDS)
             .order_by("id")
         )
         for invoice in invoices:
@@ -211,13 +240,13 @@ def evaluate(lines):
     only_ids = {row["first"] for row in rows} if others else set()
     if only_ids:
         for invoice in payable.filter(pk__in=only_ids):
-            unique_amount[(invoice.currency, invoice.payable_now.amount)] = invoice
+            unique_amount[(invoice.currency, asks[invoice].amount)] = invoice
 
     verdicts = {}
     other_ids = {i for i, _ in others}
     for i, line in credits:
         if i not in other_ids:
-            verdicts[i] = _judge(line, refs[i], *named[i], {}, {}, {}, None)
+            verdicts[i] = _judge(line, refs[i], *named[i], {}, {}, {}, None, asks)
     # The same line gets the same evidence whatever else is in its batch.
     for i, line in others:
         verdicts[i] = _judge(
@@ -228,6 +257,7 @@ def evaluate(lines):
             customers_by_name.get(line.counterparty_name.lower(), set()),
             invoices_by_customer,
             unique_amount.get((line.currency, line.amount.amount)),
+            asks,
         )
     return verdicts
 
@@ -252,7 +282,9 @@ def _named(line, refs, by_number):
     return strong, notes
 
 
-def _judge(line, refs, strong, notes, account_customers, name_customers, by_customer, by_amount):
+def _judge(
+    line, refs, strong, notes, account_customers, name_customers, by_customer, by_amount, asks
+):
     reasons = {}  # invoice pk -> (invoice, set of reasons)
 
     def add(invoice, reason):
@@ -271,7 +303,7 @@ def _judge(line, refs, strong, notes, account_customers, name_customers, by_cust
     if by_amount is not None:
         add(by_amount, "amount_equal")
     for invoice, found in reasons.values():
-        if invoice.payable_now == line.amount:
+        if asks[invoice] == line.amount:
             found.add("amount_equal")
         if names_similar(line.counterparty_name, invoice.customer.name):
             found.add("name_similar")
@@ -280,21 +312,21 @@ def _judge(line, refs, strong, notes, account_customers, name_customers, by_cust
     evidence = {
         "references": refs,
         "notes": notes,
-        "candidates": [_candidate(invoice, found) for invoice, found in ranked],
+        "candidates": [_candidate(invoice, found, asks) for invoice, found in ranked],
     }
-    if len(strong) == 1 and strong[0].payable_now == line.amount:
+    if len(strong) == 1 and asks[strong[0]] == line.amount:
         invoice = strong[0]
         evidence["auto"] = invoice.pk
         evidence["explanation"] = (
             f"{invoice.number} is named and asks for exactly "
-            f"{format_money(invoice.payable_now)}: recorded automatically."
+            f"{format_money(asks[invoice])}: recorded automatically."
         )
         return Verdict(LineState.SUGGESTED, evidence, invoice)
     if len(strong) > 1:
         evidence["explanation"] = "Several payable invoices are named: a person chooses."
     elif strong:
         evidence["explanation"] = (
-            f"{strong[0].number} is named but asks for {format_money(strong[0].payable_now)}, "
+            f"{strong[0].number} is named but asks for {format_money(asks[strong[0]])}, "
             f"not {format_money(line.amount)}: a person confirms."
         )
     elif ranked:

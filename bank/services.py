@@ -207,40 +207,60 @@ def lines_auto_record(*, pairs, actor):
     """Record lines the automatic rule matched: ``pairs`` of (line, invoice).
 
     One transaction for the batch (a commit per line would cost more than the
-    line), each line in a savepoint of its own: a line whose rule no longer
-    holds on the locked rows (billing's payment service re-checks the invoice;
-    paid meanwhile, say) is rolled back alone and stays a suggestion whose
-    evidence says why. Returns (recorded lines, [(line, BillingError)]).
-    Needs ``record_payment``. Locks: the lines (id order), then each payment's.
+    line). The batch is first recorded in one savepoint: a refusal is rare (the
+    rule was checked a moment ago), and a savepoint per line is two more round
+    trips per payment. When billing's payment service refuses a line (it
+    re-checks the invoice on its row: paid meanwhile, say), that savepoint is
+    rolled back and the batch recorded again, each line in a savepoint of its
+    own, so the refused line alone stays a suggestion whose evidence says why.
+    Returns (recorded lines, [(line, BillingError)]). Needs ``record_payment``.
+    Locks: the lines (id order), then each payment's.
     """
     permissions.require(actor, permissions.RECORD)
     wanted = {line.pk: invoice for line, invoice in pairs}
     locked = StatementLine.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
-    recorded, refused, links = [], [], []
+    # Lines settled by a person meanwhile are left as they are.
+    todo = [
+        (line, wanted[line.pk])
+        for line in locked
+        if line.state == LineState.SUGGESTED and line.evidence.get("auto") == wanted[line.pk].pk
+    ]
+    try:
+        with transaction.atomic():
+            paid = [(line, _record(line, invoice, line.amount, actor)) for line, invoice in todo]
+        refused = []
+    except BillingError:
+        paid, refused = _record_each(todo, actor)
+    recorded = [line for line, _ in paid]
+    LinePayment.objects.bulk_create(
+        [LinePayment(line=line, payment=payment, created_by=actor) for line, payment in paid]
+    )
     now = timezone.now()
-    for line in locked:
-        invoice = wanted[line.pk]
-        if line.state != LineState.SUGGESTED or line.evidence.get("auto") != invoice.pk:
-            continue  # Settled by a person meanwhile.
+    # One UPDATE for the recorded lines (their evidence stays as it was); the
+    # refused ones, rare, each with its own evidence.
+    StatementLine.objects.filter(pk__in=[line.pk for line in recorded]).update(
+        state=LineState.RECORDED, recorded_by=actor, recorded_at=now
+    )
+    for line in recorded:
+        line.state, line.recorded_by, line.recorded_at = LineState.RECORDED, actor, now
+    for line, error in refused:
+        line.evidence.pop("auto", None)
+        line.evidence["explanation"] = f"Recording it automatically was refused: {error.message}"
+        line.save(update_fields=["evidence"])
+    return recorded, refused
+
+
+def _record_each(todo, actor):
+    """``todo``'s lines recorded each in a savepoint of its own: ([(line,
+    payment)], [(line, BillingError)])."""
+    paid, refused = [], []
+    for line, invoice in todo:
         try:
             with transaction.atomic():
-                payment = _record(line, invoice, line.amount, actor)
+                paid.append((line, _record(line, invoice, line.amount, actor)))
         except BillingError as error:
-            line.evidence.pop("auto", None)
-            line.evidence["explanation"] = (
-                f"Recording it automatically was refused: {error.message}"
-            )
             refused.append((line, error))
-            continue
-        links.append(LinePayment(line=line, payment=payment, created_by=actor))
-        line.state, line.recorded_by, line.recorded_at = LineState.RECORDED, actor, now
-        recorded.append(line)
-    LinePayment.objects.bulk_create(links)
-    StatementLine.objects.bulk_update(
-        recorded + [line for line, _ in refused],
-        ["state", "recorded_by", "recorded_at", "evidence"],
-    )
-    return recorded, refused
+    return paid, refused
 
 
 def _refuse_unless_matchable(line):

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from bank import matching, services
-from bank.forms import LineConfirmForm, LineFilterForm, LineMatchForm, ReasonForm
+from bank.forms import LineConfirmForm, LineFilterForm, LineMatchForm, ReasonForm, split_formset
 from bank.models import LinePayment, LineState, Statement, StatementLine
 from billing import permissions, selectors
 from billing.errors import BillingError
@@ -21,6 +21,7 @@ from billing.views._htmx import (
     form_invalid,
     modal_action,
     permission_or_403,
+    render_form,
     render_modal,
     render_page,
     staff_required,
@@ -96,17 +97,22 @@ def line_confirm(request, pk):
 @staff_required
 @permission_or_403(permissions.RECORD)
 def line_match(request, pk):
-    """Match a line to one invoice, or split it across several."""
+    """Match a line to one invoice, or split it across as many as staff add
+    ("Add another invoice": the form again with one more row, nothing written)."""
     line = _line(pk)
-    form = LineMatchForm(form_data(request), line=line)
-    context = {"line": line, "form": form, "back_url": reverse("billing:bank")}
+    form = LineMatchForm(form_data(request))
+    formset = split_formset(request.POST if request.method == "POST" else None, line=line)
+    context = {"line": line, "form": form, "formset": formset, "back_url": reverse("billing:bank")}
     template = "bank/modals/line_match.html"
     if request.method == "GET":
         return render_modal(request, template, context)
-    if form.is_valid():
+    if "add_row" in request.POST:
+        context["formset"] = split_formset(line=line, initial=formset.kept_rows(), extra=1)
+        return render_form(request, template, context)
+    if form.is_valid() and formset.is_valid():
         try:
             allocations = [
-                (services.invoices_by_number_or_id(text), amount) for text, amount in form.rows()
+                (services.invoices_by_number_or_id(text), amount) for text, amount in formset.rows()
             ]
             services.line_match(
                 line=line,

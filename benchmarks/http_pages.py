@@ -139,7 +139,17 @@ def prepare(rebuild=False):
         )
         pool = [pk for (pk,) in cursor.fetchall()]
     sample = Invoice.objects.filter(number__isnull=False).order_by("pk")[count_third()]
+    user.api_secret = api_secret(user)
     return user, page, pool, sample.number[:-2]
+
+
+def api_secret(user):
+    """A new API key of the bench user for this run (only its hash is stored)."""
+    from api.keys import api_key_create
+    from api.models import ApiKey
+
+    ApiKey.objects.filter(user=user, name="http bench").delete()
+    return api_key_create(user=user, name="http bench", actor=user)[1]
 
 
 def count_third():
@@ -288,22 +298,42 @@ def targets(base, user, page, number_prefix):
             f"HX-Current-URL: {base}/invoices/",
         ]
     )
+    api_record = json.dumps(
+        {
+            "amount": {"amount": "0.01", "currency": "USD"},
+            "method": "cash",
+            "paid_at": timezone.localdate().isoformat(),
+        }
+    )
+    program = f"Authorization: Bearer {user.api_secret}"
+    api_post = f"{program}\nContent-Type: application/json\nIdempotency-Key: {{key}}"
     return [
         ("bare", "/bench/bare-payment/{id}/", "{key}", "Content-Type: text/plain", 204),
         ("record", record_path, body, htmx_post, 204),
+        ("api record", "/api/v1/invoices/{id}/payments", api_record, api_post, 201),
         ("invoice page", f"/invoices/{page.pk}/", "", browser, 200),
         ("list", "/invoices/", "", browser, 200),
         ("list, number", f"/invoices/?q={number_prefix}", "", browser, 200),
+        *[(name, path, "", program, 200) for name, path in API_LISTS],
     ]
+
+
+# The API's lists at a million invoices: the first page, a filtered page, payments.
+API_LISTS = [
+    ("api invoices", "/api/v1/invoices"),
+    ("api inv, paid", "/api/v1/invoices?status=paid"),
+    ("api payments", "/api/v1/payments"),
+]
 
 
 def check(base, path, body, headers, expected, pool):
     """One request by hand: the target answers as it should before it is timed."""
-    data = body.replace("{key}", str(uuid.uuid4())).encode() if body else None
+    key = str(uuid.uuid4())
+    data = body.replace("{key}", key).encode() if body else None
     request = urllib.request.Request(f"{base}{path.replace('{id}', str(pool[0]))}", data=data)
     for line in headers.splitlines():
         name, _, value = line.partition(": ")
-        request.add_header(name, value)
+        request.add_header(name, value.replace("{key}", key))
     try:
         with urllib.request.urlopen(request) as response:
             status = response.status
@@ -407,11 +437,34 @@ def profile(user, page, pool, number_prefix, requests, lines):
 
         return run
 
+    program = Client(
+        SERVER_NAME="127.0.0.1", headers={"Authorization": f"Bearer {user.api_secret}"}
+    )
+    api_body = {"amount": {"amount": "0.01", "currency": "USD"}, "method": "cash", "paid_at": today}
+
+    def api_record(n):
+        response = program.post(
+            f"/api/v1/invoices/{pool[n % len(pool)]}/payments",
+            api_body,
+            content_type="application/json",
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert response.status_code == 201, response.status_code
+
+    def api_get(path):
+        def run(n):
+            response = program.get(path)
+            assert response.status_code == 200, response.status_code
+
+        return run
+
     pages = [
         ("record", record),
+        ("api record", api_record),
         ("invoice page", get(f"/invoices/{page.pk}/")),
         ("list", get("/invoices/")),
         ("list, number", get(f"/invoices/?q={number_prefix}")),
+        *[(name, api_get(path)) for name, path in API_LISTS],
     ]
     for name, run in pages:
         for n in range(10):

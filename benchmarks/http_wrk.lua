@@ -12,6 +12,8 @@ function setup(thread)
 end
 
 local path, ids, body, run, counter = nil, {}, "", "00000000", 0
+-- Headers whose value holds {key} (the API's Idempotency-Key) get the request's key.
+local keyed = {}
 
 function init(args)
   path, body, run = args[1], args[3], args[4]
@@ -19,7 +21,11 @@ function init(args)
     table.insert(ids, id)
   end
   for name, value in string.gmatch(args[5] or "", "([^:\n]+): ([^\n]*)") do
-    wrk.headers[name] = value
+    if string.find(value, "{key}", 1, true) then
+      keyed[name] = value
+    else
+      wrk.headers[name] = value
+    end
   end
   math.randomseed(tonumber(run, 16) + tid * 7919)
 end
@@ -32,7 +38,17 @@ function request()
   end
   -- A new idempotency key each time, as each opening of the form has its own.
   local key = string.format("%s-%04x-4000-8000-%012x", run, tid, counter)
-  return wrk.format("POST", target, nil, (string.gsub(body, "{key}", key)))
+  local headers = nil
+  if next(keyed) ~= nil then
+    headers = {}
+    for name, value in pairs(wrk.headers) do
+      headers[name] = value
+    end
+    for name, value in pairs(keyed) do
+      headers[name] = (string.gsub(value, "{key}", key))
+    end
+  end
+  return wrk.format("POST", target, headers, (string.gsub(body, "{key}", key)))
 end
 
 function done(summary, latency, requests)

@@ -1,11 +1,17 @@
 """The authentication backend (config/settings.py AUTHENTICATION_BACKENDS)."""
 
-from django.contrib.auth import backends
+from django.contrib.auth import backends, get_user_model
 from django.contrib.auth.models import Permission
+from django.db.models import OuterRef, Q, StringAgg, Subquery, Value
+from django.db.models.functions import Concat
+
+# Between permission names in ``permission_names``; no name holds it.
+SEPARATOR = "\n"
 
 
 class ModelBackend(backends.ModelBackend):
-    """Django's ModelBackend, reading a user's permissions in one query.
+    """Django's ModelBackend, reading a user's permissions in one query, and for a
+    signed-in request's user in the query that reads the user.
 
     Every back-office request asks for a permission (``staff_required``, the
     page's buttons), and Django's backend answers the first ask of a request
@@ -14,6 +20,23 @@ class ModelBackend(backends.ModelBackend):
     request as Django keeps it (``_perm_cache``), one round trip fewer per page.
     Superusers, inactive users and per-object checks are Django's own.
     """
+
+    def get_user(self, user_id):
+        """The signed-in user of a request (read from its session), with their
+        permissions in the same query (``permission_names``): a page asks
+        for one in ``staff_required`` anyway, and it costs no second round trip.
+        Read anew on each request, so a permission taken away counts at once."""
+        User = get_user_model()
+        try:
+            user = User._default_manager.annotate(_permission_names=permission_names("pk")).get(
+                pk=user_id
+            )
+        except User.DoesNotExist:
+            return None
+        if not self.user_can_authenticate(user):
+            return None
+        keep_permissions(user, user._permission_names)
+        return user
 
     def get_all_permissions(self, user_obj, obj=None):
         if (
@@ -30,3 +53,33 @@ class ModelBackend(backends.ModelBackend):
             rows = own.union(grouped.order_by()).order_by()
             user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows}
         return user_obj._perm_cache
+
+
+def permission_names(user_field):
+    """A subquery of the permissions (own and groups') of the user whose id is the
+    outer query's ``user_field``, as text ``ModelBackend`` reads with
+    ``keep_permissions``: a query that reads the user anyway (``api.auth``'s key
+    lookup) brings them along, and the request asks no second query."""
+    names = (
+        Permission.objects.filter(
+            Q(user=OuterRef(user_field)) | Q(group__user=OuterRef(user_field))
+        )
+        .order_by()
+        .annotate(one=Value(1))
+        .values("one")
+        .annotate(
+            names=StringAgg(
+                Concat("content_type__app_label", Value("."), "codename"), Value(SEPARATOR)
+            )
+        )
+        .values("names")
+    )
+    return Subquery(names)
+
+
+def keep_permissions(user, names):
+    """Give ``user`` the permissions ``permission_names`` read, as
+    ``ModelBackend.get_all_permissions`` keeps them for the request (the cases
+    it leaves to Django, superusers and inactive users, are left alone)."""
+    if user.is_active and not user.is_superuser:
+        user._perm_cache = set(names.split(SEPARATOR)) if names else set()

@@ -301,6 +301,10 @@ TASKS = {
 # failed), at most BILLING_OUTBOX_MAX_ATTEMPTS times each.
 BILLING_OUTBOX_RETRY_SECONDS = int(os.environ.get("BILLING_OUTBOX_RETRY_SECONDS", 300))
 BILLING_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("BILLING_OUTBOX_MAX_ATTEMPTS", 10))
+# How long after a commit the drain task that handles its outbox rows starts, at
+# most: commits in the first half of that wait ride on the same drain (one task
+# for a burst, not one per payment; docs/decisions.md).
+BILLING_OUTBOX_DRAIN_DELAY_SECONDS = float(os.environ.get("BILLING_OUTBOX_DRAIN_DELAY_SECONDS", 1))
 
 # The seller printed on receipts, credit notes and invoices.
 BILLING_SELLER = {

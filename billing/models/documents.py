@@ -63,9 +63,10 @@ class OutboxMessage(models.Model):
 
     A row is inserted by the operation that makes the work necessary (a payment
     that succeeded wants a receipt; a person asked for an e-mail), so the work is
-    never lost with an ``on_commit`` callback. A task handles it and sets
-    ``done_at`` in the transaction that does the work; ``outbox_sweep`` enqueues
-    again what a lost task left undone. Handlers are idempotent.
+    never lost with an ``on_commit`` callback. A task (one drain for a burst of
+    rows) handles it and sets ``done_at`` in the transaction that does the work;
+    ``outbox_sweep`` enqueues again what a lost task left undone. Handlers are
+    idempotent.
     """
 
     topic = models.CharField(max_length=20, choices=OutboxTopic.choices)

@@ -24,6 +24,7 @@ from billing.services.customers import (
 )
 from billing.services.documents import (
     document_email,
+    outbox_drain,
     outbox_handle,
     outbox_sweep,
     receipt_issue,
@@ -54,6 +55,7 @@ __all__ = [
     "invoice_issue_and_charge",
     "invoice_update_lines",
     "invoice_void",
+    "outbox_drain",
     "outbox_handle",
     "outbox_sweep",
     "payment_charge",

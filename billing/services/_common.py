@@ -5,12 +5,12 @@ permissions: they run inside a public service's transaction, after its checks.
 import datetime
 import hashlib
 import json
+import weakref
 
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_tasks_db import DatabaseBackend
 from moneyed import Money
 
 from billing import locks
@@ -99,25 +99,38 @@ class Idempotency:
         self.row = None
         self.replay = None
 
-    def claim(self):
+    def unclaimed(self):
+        """The key's row to claim, unsaved (None without a key); a key too long
+        to keep is ``invalid_value``. ``payment_record`` claims it in its one
+        statement; ``claim`` otherwise."""
         if not self.key:
             return None
         key = str(self.key)
         if len(key) > 255:
             raise BillingError(ErrorCode.INVALID_VALUE, "The idempotency key is too long.")
-        row = IdempotencyKey(
+        return IdempotencyKey(
             operation=self.operation,
             key=key,
             fingerprint=self.fingerprint,
             result_model="",
             created_by=self.actor,
         )
+
+    def claim(self, row=None):
+        """Claim the key (``row``: the ``unclaimed()`` row, if made already).
+        None when claimed or without a key; else the first request's result, or
+        ``idempotency_conflict``."""
+        row = row or self.unclaimed()
+        if row is None:
+            return None
         # Keys are the actor's: another person's same key is another key.
-        if _one_statement.insert_unless_taken(row, conflict=("operation", "created_by", "key")):
+        if not row._state.adding or _one_statement.insert_unless_taken(
+            row, conflict=_one_statement.KEY_CONFLICT
+        ):
             self.row = row
             return None
         existing = IdempotencyKey.objects.get(
-            operation=self.operation, created_by=self.actor, key=key
+            operation=self.operation, created_by=self.actor, key=row.key
         )
         if existing.fingerprint != self.fingerprint:
             raise BillingError(
@@ -378,19 +391,51 @@ def balance_move(customer, amount, kind, actor, *, balance=None, **links):
 def outbox_enqueue_on_commit(message):
     """Ask a worker to handle ``message`` once the transaction commits.
 
-    The row itself is the promise: if this enqueue is lost (the process dies after
-    the commit, the task backend is down) ``outbox_sweep`` enqueues it again.
-    With the database backend (django-tasks-db, the default) the task's row is
-    written now, in this transaction: workers see it only once it commits, it is
-    rolled back with the operation, and the payment needs no second commit.
+    The row itself is the promise: if the wake-up is lost (the process dies
+    after the commit, the task backend is down) ``outbox_sweep`` enqueues it
+    again. A backend that can defer a task (django-tasks-db, the default) gets no
+    task per message: ``outbox_wake`` makes sure one ``outbox_drain`` starts
+    after the commit, and that drain handles every row pending by then. A backend
+    that cannot (Django's ImmediateBackend, as in the tests) gets the message's
+    own task after the commit, so it is handled at once.
     """
     from billing import tasks  # tasks import the services: bound late
 
-    task = tasks.outbox_handle
-    if isinstance(task.get_backend(), DatabaseBackend):
-        task.enqueue(message.pk)
+    if tasks.outbox_drain.get_backend().supports_defer:
+        transaction.on_commit(outbox_wake, robust=True)
     else:
-        transaction.on_commit(lambda: task.enqueue(message.pk), robust=True)
+        message_id = message.pk
+        transaction.on_commit(lambda: tasks.outbox_handle.enqueue(message_id), robust=True)
+
+
+# The run_after of the last drain each task backend was given by this process,
+# which no worker starts before then (keyed by the backend object: settings that
+# change TASKS make new ones).
+_drain_starts = weakref.WeakKeyDictionary()
+
+
+def outbox_wake():
+    """Make sure an ``outbox_drain`` starts after now; call it after a commit.
+
+    A drain this process enqueued that cannot have started yet (its run_after
+    more than half of BILLING_OUTBOX_DRAIN_DELAY_SECONDS away, the half a margin
+    for workers' clocks) will see what just committed: nothing to enqueue, and no
+    query. Otherwise enqueue one to start after that delay. So a burst of
+    payments costs at most two task rows a second per process, not one each; a
+    receipt waits up to the delay plus the worker's polling interval.
+    """
+    from billing import tasks  # tasks import the services: bound late
+
+    task = tasks.outbox_drain
+    backend = task.get_backend()
+    delay = datetime.timedelta(seconds=settings.BILLING_OUTBOX_DRAIN_DELAY_SECONDS)
+    now = timezone.now()
+    starts = _drain_starts.get(backend)
+    if starts is not None and now < starts - delay / 2:
+        return
+    run_after = now + delay
+    task.using(run_after=run_after).enqueue()
+    _drain_starts[backend] = run_after
 
 
 def receipt_wanted(*, payment=None, refund=None):

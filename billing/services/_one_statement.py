@@ -1,5 +1,6 @@
 """Hot steps as one SQL statement each: payment_record's common case (on
-PostgreSQL) and the claim of an idempotency key.
+PostgreSQL, its idempotency key's claim included) and the claim of an
+idempotency key.
 
 Recording a payment that fits in what an open invoice still asks for is the
 busiest write the product has. Through the ORM it takes four statements (lock
@@ -15,8 +16,12 @@ statement, with data-modifying CTEs:
   those payments are allocated to instalments on the ORM path); the status it
   sets is one of the two that ``invoice_status`` can give a paid-into invoice;
 - the payment, its event and its receipt's outbox row are inserted only from
-  the row the UPDATE returned, and the request's idempotency key row, when
-  there is one, names the payment as its result.
+  the row the UPDATE returned;
+- with an idempotency key, the statement first claims it (``INSERT ... ON
+  CONFLICT DO NOTHING``, as ``insert_unless_taken``), naming as its result the
+  payment id it takes from the payments' sequence, and the UPDATE runs only if
+  the claim did: a key another request holds makes the whole statement write
+  nothing (PostgreSQL makes it wait for that request's transaction first).
 
 When the guard does not hold the statement writes nothing and returns no row;
 the caller then takes the ORM path, which finds out why (not found, not payable,
@@ -60,10 +65,11 @@ def _fields():
 
 
 @functools.cache
-def _statement(alias):
+def _statement(alias, keyed):
     connection = connections[alias]
     qn = connection.ops.quote_name
     payment_fields, event_fields, outbox_fields = _fields()
+    key_fields = _key_fields()
 
     def column(model, name):
         return qn(model._meta.get_field(name).column)
@@ -79,8 +85,33 @@ def _statement(alias):
     status, pending = column(Invoice, "status"), column(Invoice, "amount_pending")
     scheduled = column(Invoice, "has_schedule")
     invoice_columns = ", ".join(qn(f.column) for f in Invoice._meta.concrete_fields)
+    payment_id = column(Payment, "id")
+    if keyed:
+        key_table = qn(IdempotencyKey._meta.db_table)
+        table, pk = Payment._meta.db_table, Payment._meta.pk.column
+        sequence = f"pg_get_serial_sequence('{table}', '{pk}')"
+        targets = ", ".join(column(IdempotencyKey, name) for name in KEY_CONFLICT)
+        claim = f"""claimed AS (
+            INSERT INTO {key_table} ({columns(key_fields)}, {column(IdempotencyKey, "result_id")})
+            VALUES ({values(key_fields)}, nextval({sequence}))
+            ON CONFLICT ({targets}) DO NOTHING
+            RETURNING {column(IdempotencyKey, "id")}, {column(IdempotencyKey, "result_id")}
+        ), """
+        only_claimed = "AND EXISTS (SELECT 1 FROM claimed)"
+        new_id = f"{payment_id}, "
+        claimed_id = f"claimed.{column(IdempotencyKey, 'result_id')}, "
+        from_claimed = ", claimed"
+        answer = f"""SELECT claimed.{column(IdempotencyKey, "id")}, new_payment.{payment_id},
+               new_outbox.{column(OutboxMessage, "id")}, locked_invoice.*
+          FROM claimed LEFT JOIN new_payment ON true LEFT JOIN new_outbox ON true
+               LEFT JOIN locked_invoice ON true"""
+    else:
+        claim = only_claimed = new_id = claimed_id = from_claimed = ""
+        answer = f"""SELECT NULL, new_payment.{payment_id},
+               new_outbox.{column(OutboxMessage, "id")}, locked_invoice.*
+          FROM new_payment, new_outbox, locked_invoice"""
     return f"""
-        WITH locked_invoice AS (
+        WITH {claim}locked_invoice AS (
             UPDATE {qn(Invoice._meta.db_table)}
                SET {paid} = {paid} + %s,
                    {due} = {due} - %s,
@@ -90,10 +121,11 @@ def _statement(alias):
                AND {status} IN (%s, %s)
                AND {due} - {pending} >= %s
                AND NOT {scheduled}
+               {only_claimed}
          RETURNING {invoice_columns}
         ), new_payment AS (
-            INSERT INTO {qn(Payment._meta.db_table)} ({columns(payment_fields)})
-            SELECT {values(payment_fields)} FROM locked_invoice
+            INSERT INTO {qn(Payment._meta.db_table)} ({new_id}{columns(payment_fields)})
+            SELECT {claimed_id}{values(payment_fields)} FROM locked_invoice{from_claimed}
             RETURNING {column(Payment, "id")}
         ), new_event AS (
             INSERT INTO {qn(InvoiceEvent._meta.db_table)}
@@ -106,16 +138,8 @@ def _statement(alias):
             SELECT {values(outbox_fields)}, new_payment.{column(Payment, "id")}
               FROM new_payment
             RETURNING {column(OutboxMessage, "id")}
-        ), finished_key AS (
-            UPDATE {qn(IdempotencyKey._meta.db_table)}
-               SET {column(IdempotencyKey, "result_model")} = %s,
-                   {column(IdempotencyKey, "result_id")} = new_payment.{column(Payment, "id")}
-              FROM new_payment
-             WHERE {qn(IdempotencyKey._meta.db_table)}.{column(IdempotencyKey, "id")} = %s
         )
-        SELECT new_payment.{column(Payment, "id")}, new_outbox.{column(OutboxMessage, "id")},
-               locked_invoice.*
-          FROM new_payment, new_outbox, locked_invoice
+        {answer}
     """
 
 
@@ -140,15 +164,26 @@ def _db_values(instance, fields, connection):
     return [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
 
 
-def record_payment(payment, event, outbox, *, key=None, alias="default"):
-    """Save ``payment`` (unsaved, succeeded), its ``event`` and its receipt's
-    ``outbox`` row against the payment's
-    invoice if the whole amount fits in what the invoice may still be paid, and
-    name it as the result of the claimed idempotency ``key`` row, if any.
+KEY_CONFLICT = ("operation", "created_by", "key")
 
-    Returns the saved payment, its ``invoice`` the updated row, or None when the
-    invoice is missing, not payable, in another currency or the amount does not
-    fit, and on databases other than PostgreSQL: then nothing was written. Call
+
+@functools.cache
+def _key_fields():
+    # The key's result is the payment id the statement takes from the sequence.
+    return _inserted_fields(IdempotencyKey, skip=("result_id",))
+
+
+def record_payment(payment, event, outbox, *, key=None, alias="default"):
+    """Claim the unsaved idempotency ``key`` row, if any, and save ``payment``
+    (unsaved, succeeded), its ``event`` and its receipt's ``outbox`` row against
+    the payment's invoice if the whole amount fits in what the invoice may still
+    be paid, the key naming the payment as its result.
+
+    Returns the saved payment, its ``invoice`` the updated row. Returns None
+    when the invoice is missing, not payable, in another currency or the amount
+    does not fit, and on databases other than PostgreSQL: then no payment was
+    written, and the key was claimed (saved, its result to be named by the
+    caller) or not (unsaved: it is taken, or the statement did not run). Call
     inside the operation's transaction.
     """
     connection = connections[alias]
@@ -156,12 +191,17 @@ def record_payment(payment, event, outbox, *, key=None, alias="default"):
     if connection.vendor != "postgresql" or not isinstance(payment.invoice_id, int):
         return None
     payment_fields, event_fields, outbox_fields = _fields()
+    claim = []
+    if key is not None:
+        key.result_model = Payment._meta.label
+        claim = _db_values(key, _key_fields(), connection)
     amount = payment.amount.amount
     # The guard keeps the payment within the due, so afterwards something is paid
     # and the due is either zero or not: the status rule's two possible answers.
     settled = invoice_status(due=zero(payment.currency), paid=payment.amount)
     part_paid = invoice_status(due=payment.amount, paid=payment.amount)
     params = [
+        *claim,
         amount,
         amount,
         amount,
@@ -174,21 +214,25 @@ def record_payment(payment, event, outbox, *, key=None, alias="default"):
         *_db_values(payment, payment_fields, connection),
         *_db_values(event, event_fields, connection),
         *_db_values(outbox, outbox_fields, connection),
-        Payment._meta.label,
-        key.pk if key is not None else None,
     ]
     with _server_binding_cursor(connection) as cursor:
-        cursor.execute(_statement(alias), params)
+        cursor.execute(_statement(alias, key is not None), params)
         row = cursor.fetchone()
-    if row is None:
+    if key is not None:
+        key.result_model = ""
+        if row is not None:  # claimed
+            key.pk = row[0]
+            key._state.adding, key._state.db = False, alias
+    if row is None or row[1] is None:
+        # The row names a payment id that no payment took: the caller names its own.
         return None
-    payment.pk, outbox.pk, outbox.payment = row[0], row[1], payment
+    payment.pk, outbox.pk, outbox.payment = row[1], row[2], payment
     payment._state.adding, payment._state.db = False, alias
     outbox._state.adding, outbox._state.db = False, alias
     if key is not None:
         key.result_model, key.result_id = Payment._meta.label, payment.pk
     payment.invoice = Invoice.from_db(
-        alias, [f.attname for f in Invoice._meta.concrete_fields], row[2:]
+        alias, [f.attname for f in Invoice._meta.concrete_fields], row[3:]
     )
     return payment
 

@@ -1,8 +1,9 @@
 """Receipts, e-mailed documents and the outbox that carries them past a crash.
 
 The outbox rows are written by the operations themselves (``_common.receipt_wanted``,
-``document_email``); a task (billing/tasks.py) hands each to ``outbox_handle``,
-and ``outbox_sweep`` enqueues again what a lost task left undone.
+``document_email``); after the commit a drain task (billing/tasks.py) hands every
+row still pending to ``outbox_handle`` (``outbox_drain``, one task for a burst of
+rows), and ``outbox_sweep`` enqueues again what a lost or failed task left undone.
 """
 
 import datetime
@@ -11,7 +12,7 @@ import logging
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from billing import documents, locks, permissions
@@ -191,6 +192,37 @@ def _email_send(message_id):
         refund=message.receipt.refund if message.receipt else None,
     )
     return f"sent {rendered.filename}"
+
+
+def outbox_drain(*, batch=100):
+    """Handle every outbox row not done and never tried, oldest first, until none
+    is left; the task ``outbox_wake`` enqueues after commits. Returns how many
+    rows it handled.
+
+    Any number of drains may run at once, and beside the sweep: the handlers are
+    idempotent. A row whose handling fails is counted on the row (``attempts``)
+    and left to ``outbox_sweep``, which tries it again later; the drain goes on
+    with the others. Reads the ``outbox_pending`` partial index, so its cost
+    does not grow with the rows done.
+    """
+    pending = OutboxMessage.objects.filter(done_at=None, attempts=0).order_by("created_at", "pk")
+    handled, after = 0, None
+    while True:
+        rows = pending
+        if after is not None:
+            # Past the rows this drain saw: one that stays pending (its e-mail
+            # locked by another worker) is not read again.
+            rows = rows.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], pk__gt=after[1]))
+        page = list(rows.values_list("created_at", "pk")[:batch])
+        if not page:
+            return handled
+        for _created_at, message_id in page:
+            try:
+                outbox_handle(message_id)
+            except Exception:
+                logger.exception("Outbox row %s failed; the sweep tries it again.", message_id)
+            handled += 1
+        after = page[-1]
 
 
 def outbox_sweep(*, older_than=None):

@@ -254,9 +254,6 @@ def record_payment(
         ),
         actor,
     )
-    if key.claim():
-        return key.replay
-
     payment = Payment(
         invoice_id=invoice.pk,
         currency=invoice.currency,
@@ -280,18 +277,24 @@ def record_payment(
         message=payment.method_description,
     )
     # The common case, an amount within what is payable, is one statement on
-    # PostgreSQL (_one_statement); the rest, and every refusal, is found out here.
-    # The receipt's outbox row is written with the payment, in both paths.
+    # PostgreSQL (_one_statement), the key's claim included; the rest, and every
+    # refusal, is found out here. The receipt's outbox row is written with the
+    # payment, in both paths.
     wanted = OutboxMessage(topic=OutboxTopic.RECEIPT)
+    claim = key.unclaimed()
     # An invoice with a schedule is refused by the statement's guard (its
     # payments are allocated here), so naming instalments skips it.
     if (
         not write_off_remainder
         and not named
-        and _one_statement.record_payment(payment, recorded, wanted, key=key.row)
+        and _one_statement.record_payment(payment, recorded, wanted, key=claim)
     ):
+        key.row = claim
         outbox_enqueue_on_commit(wanted)
         return key.finish(payment)
+    # Claimed by the statement already, or claimed now (or taken: a replay).
+    if key.claim(claim):
+        return key.replay
 
     invoice = locks.lock_invoice(invoice)
     # A caller may name the invoice by an unsaved Invoice(pk=..., currency=...)

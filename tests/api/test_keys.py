@@ -6,10 +6,14 @@ import hashlib
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from api.models import ApiKey
 from tests.api.conftest import Api, key_for, problem_of
+from tests.factories import CustomerFactory
+from tests.helpers import issued_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +130,19 @@ def test_the_user_menu_links_the_keys_page(client, clerk):
     page = client.get(reverse("billing:dashboard"))
     assert page.status_code == 200
     assert reverse("api:key_list") in page.content.decode()
+
+
+def test_the_key_s_query_brings_its_user_s_permissions_read_anew_each_request(client, clerk):
+    invoice = issued_invoice(CustomerFactory(), clerk, "100.00")
+    api = Api(client, key_for(clerk)[1])
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get(f"/invoices/{invoice.pk}")
+    assert response.status_code == 200
+    # One query reads the permissions: the key's own, with its user.
+    reads = [q["sql"] for q in queries.captured_queries if "auth_permission" in q["sql"]]
+    assert len(reads) == 1 and "api_apikey" in reads[0]
+
+    clerk.groups.clear()  # taken away: the next request knows
+    response = api.get(f"/invoices/{invoice.pk}")
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"

@@ -204,3 +204,30 @@ def test_a_second_transfer_for_the_same_invoice_stays_a_suggestion_saying_why(in
     assert "auto" not in second.evidence
     assert second.evidence["explanation"].startswith("Recording it automatically was refused")
     assert Payment.objects.filter(invoice=invoices["A"]).count() == 1
+
+
+def test_a_refusal_in_a_batch_leaves_the_other_lines_recorded_once(invoices, manager):
+    data = (
+        b"account,bank_reference,booking_date,amount,currency,remittance\n"
+        b"NL91ABNA0417164300,T-1,2026-02-02,100.00,EUR,INV-2026-000101\n"
+        b"NL91ABNA0417164300,T-2,2026-02-03,100.00,EUR,INV-2026-000101 again\n"
+        b"NL91ABNA0417164300,T-3,2026-02-04,250.00,EUR,INV-2026-000102\n"
+        b"NL91ABNA0417164300,T-4,2026-02-04,80.00,EUR,INV-2026-000103\n"
+    )
+    result = statement_import(data=data, file_name="batch.csv", actor=manager)
+
+    assert (result.recorded, result.suggested) == (3, 1)
+    assert [(line.bank_ref, error.code) for line, error in result.refused] == [
+        ("T-2", "invoice_not_payable")
+    ]
+    assert states() == {
+        "T-1": LineState.RECORDED,
+        "T-2": LineState.SUGGESTED,
+        "T-3": LineState.RECORDED,
+        "T-4": LineState.RECORDED,
+    }
+    for key in "ABC":
+        payments = Payment.objects.filter(invoice=invoices[key])
+        assert payments.count() == 1
+        assert payments.get().bank_link.line.bank_ref in {"T-1", "T-3", "T-4"}
+    assert LinePayment.objects.count() == 3

@@ -1,6 +1,7 @@
 """The Bank page and its actions (docs/bank.md, "The Bank page")."""
 
 import json
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -11,6 +12,7 @@ from billing.models import Payment, PaymentStatus
 from tests.bank.conftest import bank_counts as record_counts
 from tests.bank.conftest import read
 from tests.billing.views.conftest import count_queries, htmx
+from tests.helpers import issued_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -95,16 +97,23 @@ def test_a_refused_confirm_is_the_form_again_and_writes_nothing(clerk_client, li
     assert record_counts() == before
 
 
+def split(*rows, total=None, **extra):
+    """The match form's POST: ``rows`` of (invoice as typed, amount)."""
+    data = {
+        "split-TOTAL_FORMS": str(total if total is not None else max(len(rows), 1)),
+        "split-INITIAL_FORMS": "0",
+        "split-MIN_NUM_FORMS": "0",
+        "split-MAX_NUM_FORMS": "100",
+    }
+    for i, (invoice, amount) in enumerate(rows):
+        data[f"split-{i}-invoice"], data[f"split-{i}-amount"] = invoice, amount
+    return {**data, **extra}
+
+
 def test_matching_splits_a_line_across_invoices(staff_client, lines, invoices):
     line = lines["B1-008"]  # 60.00
     response = staff_client.post(
-        url("match", line),
-        {
-            "invoice_1": "inv 2026 000103",
-            "amount_1": "40.00",
-            "invoice_2": str(invoices["E"].pk),
-            "amount_2": "20.00",
-        },
+        url("match", line), split(("inv 2026 000103", "40.00"), (str(invoices["E"].pk), "20.00"))
     )
     assert response.status_code == 302
     assert response["Location"] == BANK
@@ -115,20 +124,115 @@ def test_matching_splits_a_line_across_invoices(staff_client, lines, invoices):
     ]
 
 
-def test_a_refused_match_writes_nothing(staff_client, lines):
+def test_a_split_takes_as_many_invoices_as_staff_add(staff_client, lines, invoices, manager):
+    line = lines["B1-008"]  # 60.00
+    more = [issued_invoice(invoices["E"].customer, manager, "15.00") for _ in range(3)]
+    rows = [("INV-2026-000103", "10.00"), ("INV-2026-000105", "5.00")]
+    rows += [(invoice.number, "15.00") for invoice in more]
+    response = staff_client.post(
+        url("match", line), split(*rows, total=7), headers=htmx("modal-form")
+    )
+    assert response.status_code == 204
+    line.refresh_from_db()
+    assert line.state == LineState.RECORDED
+    payments = Payment.objects.filter(bank_link__line=line)
+    assert sorted((p.invoice.number, p.amount.amount) for p in payments) == sorted(
+        (number, Decimal(amount)) for number, amount in rows
+    )
+    for invoice in more:
+        invoice.refresh_from_db()
+        assert invoice.amount_due.amount == 0
+
+
+def test_add_another_invoice_shows_one_more_row_and_writes_nothing(staff_client, lines):
+    line = lines["B1-008"]
+    response = staff_client.get(url("match", line), headers=htmx("modal"))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert 'name="split-1-invoice"' in content and 'name="split-2-invoice"' not in content
+    assert 'value="60.00"' in content  # the whole line on the first row
     before = record_counts()
-    for data in (
-        {"invoice_1": "INV-2026-999999", "amount_1": "60.00"},
-        {"invoice_1": "INV-2026-000105", "amount_1": "61.00"},
-        {"invoice_1": "INV-2026-000105", "amount_1": "6.005"},
-        {"invoice_1": "INV-2026-000105", "amount_1": "30.00", "invoice_2": "INV-2026-000103"},
-        {},
+    rows = [("INV-2026-000103", "10.00"), ("", ""), ("INV-2026-000105", "")]
+    response = staff_client.post(
+        url("match", line), split(*rows, add_row="1"), headers=htmx("modal-form")
+    )
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert content.lstrip().startswith('<form id="modal-form"')
+    # The typed rows come back (the empty one dropped), unvalidated, and one empty row.
+    assert 'name="split-0-invoice"' in content and 'value="INV-2026-000103"' in content
+    assert 'name="split-1-invoice"' in content and 'value="INV-2026-000105"' in content
+    assert 'name="split-2-invoice"' in content and 'name="split-3-invoice"' not in content
+    assert "errorlist" not in content
+    # Without JavaScript: the whole page, the dialog open, the rows kept.
+    response = staff_client.post(url("match", line), split(*rows, add_row="1"))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert '<dialog id="modal-dialog"' in content and " open>" in content
+    assert 'name="split-2-invoice"' in content and 'value="INV-2026-000105"' in content
+    assert record_counts() == before
+
+
+def test_a_refused_match_writes_nothing(staff_client, lines, invoices, manager):
+    more = issued_invoice(invoices["E"].customer, manager, "15.00")
+    before = record_counts()
+    for data, code in (
+        (split(("INV-2026-999999", "60.00")), "invoice_not_found"),
+        (split(("INV-2026-000105", "61.00")), "invalid_amount"),
+        (split(("INV-2026-000105", "6.005")), None),
+        (split(("INV-2026-000105", "30.00"), ("INV-2026-000103", "")), None),
+        (split(("", "30.00")), None),
+        (split(), None),
+        ({}, None),
+        # The sum beyond the line's 60.00, over four invoices.
+        (
+            split(
+                ("INV-2026-000103", "20.00"),
+                ("INV-2026-000105", "20.00"),
+                (more.number, "15.00"),
+                (str(invoices["C"].pk + 10_000), "1.00"),
+            ),
+            "invoice_not_found",
+        ),
+        (
+            split(
+                ("INV-2026-000103", "30.00"),
+                ("INV-2026-000105", "20.00"),
+                (more.number, "15.00"),
+            ),
+            "invalid_amount",
+        ),
+        # Less than the line, without its rest to credit.
+        (split(("INV-2026-000103", "20.00"), (more.number, "10.00")), "invalid_amount"),
+        # 20.00 on the one asking 15.00.
+        (
+            split(("INV-2026-000103", "20.00"), ("INV-2026-000105", "20.00"), (more.number, "20")),
+            "overpayment",
+        ),
+        (split(("INV-2026-000103", "30.00"), (str(invoices["C"].pk), "30.00")), "invalid_value"),
+        (split(*[("INV-2026-000103", "0.01")] * 101), None),
     ):
         response = staff_client.post(
             url("match", lines["B1-008"]), data, headers=htmx("modal-form")
         )
         assert response.status_code == 422, data
+        if code:
+            assert f'data-code="{code}"' in response.content.decode(), data
     assert record_counts() == before
+
+
+def test_a_split_sends_what_is_left_to_credit_when_asked(staff_client, lines, invoices):
+    line = lines["B1-008"]  # 60.00
+    rows = split(("INV-2026-000103", "30.00"), ("INV-2026-000105", "20.00"))
+    response = staff_client.post(url("match", line), rows, headers=htmx("modal-form"))
+    assert response.status_code == 422
+    assert "10.00 EUR of the line is not assigned" in response.content.decode()
+    response = staff_client.post(
+        url("match", line), {**rows, "rest_to_credit": "on"}, headers=htmx("modal-form")
+    )
+    assert response.status_code == 204
+    line.refresh_from_db()
+    assert line.credit_entry.amount.amount == 10
 
 
 def test_ignore_and_undo_record_their_person_and_reason(staff_client, lines, manager):

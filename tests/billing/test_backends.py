@@ -40,3 +40,46 @@ def test_superusers_inactive_users_and_objects_are_django_s_own():
     assert ModelBackend().get_all_permissions(fresh(gone)) == set()
     assert not fresh(gone).has_perm("billing.refund_payment")
     assert ModelBackend().get_all_permissions(fresh(user_with()), obj=object()) == set()
+
+
+@pytest.mark.django_db
+def test_permission_names_read_with_the_user_give_the_same_set(django_assert_num_queries):
+    from billing.backends import keep_permissions, permission_names
+
+    user = user_with(permissions.REFUND)
+    user.groups.add(Group.objects.get(name=permissions.CLERK))
+    nobody = user_with(username="nobody")
+    expected = {u.pk: ModelBackend().get_all_permissions(fresh(u)) for u in (user, nobody)}
+    User = get_user_model()
+    with django_assert_num_queries(1):
+        read = list(User.objects.annotate(names=permission_names("pk")).filter(pk__in=expected))
+    for each in read:
+        keep_permissions(each, each.names)
+    with django_assert_num_queries(0):
+        assert {u.pk: u.get_all_permissions() for u in read} == expected
+        assert [u.has_perm("billing.refund_payment") for u in read] == [
+            u.pk == user.pk for u in read
+        ]
+
+
+@pytest.mark.django_db
+def test_a_signed_in_request_reads_its_user_and_permissions_in_one_query(
+    client, django_assert_num_queries
+):
+    from django.contrib.auth import get_user
+
+    user = user_with(permissions.VIEW)
+    client.force_login(user)
+    session = client.session
+    dict(session)  # the session's own query, which a request makes first
+    request = type("Request", (), {"session": session})()
+    with django_assert_num_queries(1):
+        signed_in = get_user(request)
+        assert signed_in.pk == user.pk
+        assert signed_in.has_perm("billing.view_billing")
+        assert not signed_in.has_perm("billing.record_payment")
+
+    user.user_permissions.clear()  # taken away: the next request knows
+    assert not get_user(type("Request", (), {"session": client.session})()).has_perm(
+        "billing.view_billing"
+    )

@@ -1,6 +1,7 @@
 """The outbox: what an operation asks of the worker survives a lost task and a
 crash mid-task, and a rolled-back operation asks nothing."""
 
+import datetime
 from io import StringIO
 
 import pytest
@@ -12,7 +13,7 @@ from django_tasks_db.models import DBTaskResult
 
 from billing import services
 from billing.models import InvoiceEvent, OutboxMessage, Receipt
-from billing.services import documents, payments
+from billing.services import _common, documents, payments
 from tests.factories import CustomerFactory
 from tests.helpers import issued_invoice, pay, record_counts
 
@@ -62,7 +63,7 @@ def test_a_worker_dying_mid_task_gives_its_number_back_and_the_sweep_finishes(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_payment_asks_for_nothing(clerk, monkeypatch, settings):
-    settings.TASKS = DATABASE_BACKEND  # its task row is written in the transaction
+    settings.TASKS = DATABASE_BACKEND
     invoice = issued_invoice(CustomerFactory(), clerk, "100.00")
     before = record_counts(), DBTaskResult.objects.count()
 
@@ -79,20 +80,94 @@ def test_a_rolled_back_payment_asks_for_nothing(clerk, monkeypatch, settings):
     assert not OutboxMessage.objects.exists() and not Receipt.objects.exists()
 
 
+def run_database_worker():
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_database_worker_makes_the_receipt_of_a_committed_payment(clerk, settings):
     settings.TASKS = DATABASE_BACKEND
+    settings.BILLING_OUTBOX_DRAIN_DELAY_SECONDS = 0
     invoice = issued_invoice(CustomerFactory(), clerk, "100.00")
     payment = pay(invoice, clerk, "25.00")
-    # Committed: the payment's task waits in the database for a worker.
-    assert DBTaskResult.objects.count() == 1
+    # Committed: a drain task waits in the database for a worker.
+    assert DBTaskResult.objects.get().task_path == "billing.tasks.outbox_drain"
     assert not Receipt.objects.exists()
 
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    run_database_worker()
 
     assert Receipt.objects.get(payment=payment).number.endswith("-000001")
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
     assert OutboxMessage.objects.get(payment=payment).done_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_payments_enqueues_one_drain_that_makes_every_receipt(clerk, settings):
+    settings.TASKS = DATABASE_BACKEND
+    settings.BILLING_OUTBOX_DRAIN_DELAY_SECONDS = 60
+    invoice = issued_invoice(CustomerFactory(), clerk, "100.00")
+    paid = [pay(invoice, clerk, amount) for amount in ("10.00", "20.00", "30.00")]
+    # The outbox rows are the promise; one task wakes a worker for all three.
+    assert OutboxMessage.objects.filter(done_at=None).count() == 3
+    drain = DBTaskResult.objects.get()
+    assert drain.task_path == "billing.tasks.outbox_drain"
+    assert drain.run_after > timezone.now() + datetime.timedelta(seconds=50)
+
+    run_database_worker()  # too early: the drain waits for the burst
+    assert not Receipt.objects.exists()
+    DBTaskResult.objects.update(run_after=timezone.now())
+    run_database_worker()
+
+    receipts = Receipt.objects.order_by("number")
+    assert [r.payment for r in receipts] == paid
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    assert not OutboxMessage.objects.filter(done_at=None).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_payment_after_the_queued_drain_may_have_started_gets_its_own(
+    clerk, settings, monkeypatch
+):
+    settings.TASKS = DATABASE_BACKEND
+    settings.BILLING_OUTBOX_DRAIN_DELAY_SECONDS = 60
+    invoice = issued_invoice(CustomerFactory(), clerk, "100.00")
+    pay(invoice, clerk, "10.00")
+    pay(invoice, clerk, "10.00")
+    assert DBTaskResult.objects.count() == 1
+
+    # Past half the delay the queued drain may start before the next commit.
+    later = timezone.now() + datetime.timedelta(seconds=31)
+    monkeypatch.setattr(_common.timezone, "now", lambda: later)
+    pay(invoice, clerk, "10.00")
+    assert DBTaskResult.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_drain_handles_every_pending_row_and_leaves_a_failed_one_to_the_sweep(
+    clerk, settings, monkeypatch
+):
+    settings.BILLING_EMAIL_RECEIPTS = True
+    invoice = issued_invoice(CustomerFactory(email="payer@example.com"), clerk, "100.00")
+    # The test's transaction never commits: no task runs; the rows wait.
+    first, second = pay(invoice, clerk, "10.00"), pay(invoice, clerk, "20.00")
+    assert OutboxMessage.objects.filter(done_at=None).count() == 2
+
+    def refused(self, *args, **kwargs):
+        raise ConnectionRefusedError("SMTP server down")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(EmailMessage, "send", refused)
+        # Two receipts, then the two e-mails they asked for (which fail).
+        assert services.outbox_drain(batch=1) == 4
+    assert [r.payment for r in Receipt.objects.order_by("number")] == [first, second]
+    failed = OutboxMessage.objects.filter(done_at=None)
+    assert [(m.topic, m.attempts) for m in failed] == [("email", 1), ("email", 1)]
+
+    # The drain tries only rows never tried; the sweep sends them later.
+    assert services.outbox_drain() == 0
+    assert services.outbox_sweep(older_than=timezone.timedelta(0)) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["payer@example.com"] * 2
+    assert not OutboxMessage.objects.filter(done_at=None).exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -106,7 +181,7 @@ def test_the_sweep_command_enqueues_a_lost_task_again_for_the_worker(clerk, sett
     call_command("outbox_sweep", "--older-than", "0", stdout=out)
     assert out.getvalue().strip() == "enqueued 1 outbox row(s) again."
     assert DBTaskResult.objects.count() == 1
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    run_database_worker()
     assert Receipt.objects.get().payment == payment
 
 

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from moneyed import Money
 
 from billing import services
+from billing.errors import BillingError
 from billing.models import IdempotencyKey, Invoice, InvoiceEvent, OutboxMessage, Payment
 from billing.services import _one_statement
 from billing.services._common import new_event
@@ -166,12 +167,12 @@ def test_the_statement_is_prepared_once_per_connection(clerk):
         assert cursor.fetchone() == (1,)
 
 
-def test_a_keyed_payment_is_two_statements_and_its_key_names_it(clerk):
+def test_a_keyed_payment_is_one_statement_and_its_key_names_it(clerk):
     invoice = issued_invoice(CustomerFactory(), clerk, "100.00")
     with CaptureQueriesContext(connection) as queries:
         first = pay(invoice, clerk, "10.00", idempotency_key="k-1")
-    # The key's claim, then the statement that also names the payment on the key.
-    assert len(statements(queries.captured_queries)) == 2
+    # The key's claim is part of the statement, which names the payment on the key.
+    assert len(statements(queries.captured_queries)) == 1
     key = IdempotencyKey.objects.get(key="k-1")
     assert (key.result_model, key.result_id) == ("billing.Payment", first.pk)
 
@@ -186,3 +187,31 @@ def test_a_keyed_payment_the_statement_declines_is_named_by_the_orm_path(clerk):
     key = IdempotencyKey.objects.get(key="k-2")
     assert (key.result_model, key.result_id) == ("billing.Payment", payment.pk)
     assert payment.amount_to_credit == Money("50.00", "USD")
+
+
+def test_a_taken_key_makes_the_statement_write_nothing(clerk):
+    invoice = issued_invoice(CustomerFactory(), clerk, "100.00")
+    pay(invoice, clerk, "10.00", idempotency_key="k-3")
+    before = record_counts(), list(Invoice.objects.values().order_by("pk"))
+    key = IdempotencyKey(operation="payment_record", key="k-3", fingerprint="x", created_by=clerk)
+
+    payment, event = unsaved_payment(invoice, clerk, "10.00")
+    assert _one_statement.record_payment(payment, event, OutboxMessage(), key=key) is None
+
+    assert (record_counts(), list(Invoice.objects.values().order_by("pk"))) == before
+    assert key._state.adding and payment._state.adding
+
+
+def test_a_claimed_key_whose_payment_is_refused_keeps_nothing(clerk):
+    invoice = issued_invoice(CustomerFactory(), clerk, "100.00")
+    before = record_counts(), IdempotencyKey.objects.count()
+    # The statement claims the key, its guard refuses the amount, the ORM path
+    # says why and the operation's transaction takes the claim back.
+    with pytest.raises(BillingError) as refused:
+        pay(invoice, clerk, "100.01", idempotency_key="k-4")
+    assert refused.value.code == "overpayment"
+    assert (record_counts(), IdempotencyKey.objects.count()) == before
+
+    # The key is free: the corrected request records with it.
+    payment = pay(invoice, clerk, "100.00", idempotency_key="k-4")
+    assert IdempotencyKey.objects.get(key="k-4").result_id == payment.pk
