@@ -192,22 +192,22 @@ def page_invoice(user, Customer, Invoice):
 # -- the server
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Server:
     """gunicorn on loopback, stopped (with its workers) on leaving."""
 
     def __init__(self, user_id, log):
-        self.port = free_port()
+        # The listening socket is made here and handed to gunicorn: with a port
+        # merely found free, another run on the machine could take it first, and
+        # its server (another checkout's code) would answer this run's requests.
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(1024)
+        self.port = self.socket.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
         command = [
             str(VENV_BIN / "gunicorn"),
             "config.wsgi:application",
-            f"--bind=127.0.0.1:{self.port}",
+            f"--bind=fd://{self.socket.fileno()}",
             f"--workers={WORKERS}",
             "--worker-class=sync",
             f"--chdir={ROOT}",
@@ -218,6 +218,7 @@ class Server:
             stdout=log,
             stderr=log,
             start_new_session=True,
+            pass_fds=(self.socket.fileno(),),
         )
 
     def __enter__(self):
@@ -240,6 +241,7 @@ class Server:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        self.socket.close()
 
 
 # -- what is measured
