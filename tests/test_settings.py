@@ -15,8 +15,25 @@ SETTINGS_FILE = Path(config.settings.__file__)
 def test_postgresql_keeps_the_url_s_options_and_prepares_the_payment_statement(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db:5432/billing?sslmode=require")
     monkeypatch.delenv("DATABASE_PREPARED_STATEMENTS", raising=False)
+    monkeypatch.delenv("DATABASE_JIT", raising=False)
     options = database_config()["OPTIONS"]
-    assert options == {"sslmode": "require", "prepare_threshold": 0}
+    assert options == {"sslmode": "require", "prepare_threshold": 0, "options": "-c jit=off"}
+
+
+def test_postgresql_s_jit_can_be_turned_back_on(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db:5432/billing")
+    monkeypatch.setenv("DATABASE_JIT", "true")
+    assert "options" not in database_config()["OPTIONS"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_app_s_connections_run_without_jit():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
 
 
 @pytest.mark.parametrize("value", ["false", "0", "no"])
